@@ -1,0 +1,159 @@
+//! Training gives the same bits on the reference backend and on the CPU backend with 1
+//! and 2 threads; re-executing any segment reproduces its checkpoint hash.
+
+mod common;
+
+use common::*;
+use decenter_engine::{
+	backend::Reference,
+	cpu::Cpu,
+	pot::{replay, train, Observer, Quiet, Trace},
+	train::Trainer,
+};
+use decenter_primitives::{
+	merkle,
+	spec::{Activation, Fixed9, Loss, Optimizer, Schedule},
+};
+
+/// Keeps every checkpoint so that segments can be replayed from them.
+#[derive(Default)]
+struct Keep(Vec<decenter_engine::model::Checkpoint>);
+impl Observer for Keep {
+	fn on_checkpoint(
+		&mut self,
+		_index: u32,
+		checkpoint: &decenter_engine::model::Checkpoint,
+		_trace: &Trace,
+	) -> Result<(), decenter_engine::train::TrainError> {
+		self.0.push(checkpoint.clone());
+		Ok(())
+	}
+}
+
+#[test]
+fn digits_500_steps_same_hash_on_every_backend_and_thread_count() {
+	let data = digits();
+	let spec = digits_spec(500, adam());
+	let start = initial(&spec);
+	let (last_1, trace_1) =
+		train(Cpu::new(1).unwrap(), &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
+	let (last_2, trace_2) =
+		train(Cpu::new(2).unwrap(), &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
+	assert_eq!(trace_1, trace_2, "1 and 2 threads differ");
+	assert_eq!(last_1, last_2);
+	assert_eq!(trace_1.checkpoints.len(), 11);
+	// The loss goes down: it trains, not just runs.
+	let early: f32 = trace_1.losses[..20].iter().sum::<f32>() / 20.0;
+	let late: f32 = trace_1.losses[480..].iter().sum::<f32>() / 20.0;
+	assert!(late < 0.5 * early, "loss {early} -> {late}");
+
+	// The plain-loop reference agrees on the first checkpoints (all of it is slow in debug).
+	let short = digits_spec(100, adam());
+	let (ref_last, ref_trace) =
+		train(Reference, &short, &data, &start, Trace::default(), &mut Quiet).unwrap();
+	let (cpu_last, cpu_trace) =
+		train(Cpu::new(2).unwrap(), &short, &data, &start, Trace::default(), &mut Quiet).unwrap();
+	assert_eq!(ref_trace, cpu_trace);
+	assert_eq!(ref_last.hash(), cpu_last.hash());
+	assert_eq!(ref_trace.checkpoints[..], trace_1.checkpoints[..3]);
+}
+
+#[test]
+fn every_segment_replays_to_its_checkpoint() {
+	let data = digits();
+	for optimizer in [Optimizer::Sgd, Optimizer::Momentum { momentum: Fixed9(900_000_000) }, adam()]
+	{
+		let mut spec = digits_spec(230, optimizer);
+		spec.checkpoint_interval = 40; // 6 checkpoints, the last one short
+		spec.model.activation = Activation::Tanh;
+		spec.schedule = Schedule::WarmupLinearDecay { warmup: 20 };
+		spec.learning_rate = Fixed9(50_000_000);
+		let mut kept = Keep::default();
+		let (_, trace) =
+			train(Cpu::new(2).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut kept)
+				.unwrap();
+		assert_eq!(trace.checkpoints.len(), 7);
+		for (i, from) in kept.0.iter().enumerate().take(6) {
+			let next = spec.checkpoint_step(i as u32 + 1);
+			let replayed = replay(Cpu::new(1).unwrap(), &spec, &data, from, next).unwrap();
+			assert_eq!(replayed.hash(), trace.checkpoints[i + 1], "{optimizer:?} segment {i}");
+		}
+		// The commitment's root opens at every checkpoint.
+		let commitment = trace.commitment(kept.0.last().unwrap());
+		for (i, hash) in trace.checkpoints.iter().enumerate() {
+			let proof = merkle::prove(&trace.checkpoints, i).unwrap();
+			assert!(merkle::verify(&commitment.checkpoint_root, hash, &proof));
+		}
+	}
+}
+
+#[test]
+fn resuming_from_a_checkpoint_gives_the_same_result() {
+	let data = digits();
+	let spec = digits_spec(120, adam());
+	let mut kept = Keep::default();
+	let (full_last, full_trace) =
+		train(Cpu::new(2).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut kept)
+			.unwrap();
+	// A worker stopped after checkpoint 1 resumes with its stored trace.
+	let resume_trace = Trace {
+		checkpoints: full_trace.checkpoints[..2].to_vec(),
+		losses: full_trace.losses[..50].to_vec(),
+	};
+	let (last, trace) =
+		train(Cpu::new(1).unwrap(), &spec, &data, &kept.0[1], resume_trace, &mut Quiet).unwrap();
+	assert_eq!(trace, full_trace);
+	assert_eq!(last, full_last);
+}
+
+#[test]
+fn mse_regression_is_deterministic_and_learns() {
+	// Targets: a fixed linear function of the digits features, learned by MSE.
+	let mut data = digits();
+	data.targets =
+		data.features.chunks(64).flat_map(|x| [x[0] * 0.1 - x[9] * 0.05, x[20] * 0.02]).collect();
+	data.target_width = 2;
+	let mut spec = digits_spec(200, Optimizer::Momentum { momentum: Fixed9(900_000_000) });
+	spec.model.loss = Loss::MeanSquaredError;
+	spec.model.outputs = 2;
+	spec.learning_rate = Fixed9(1_000_000);
+	spec.schedule = Schedule::StepDecay { every: 50, factor: Fixed9(500_000_000) };
+	let start = initial(&spec);
+	let (a, ta) =
+		train(Cpu::new(1).unwrap(), &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
+	let (b, tb) = train(Reference, &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
+	assert_eq!(ta, tb);
+	assert_eq!(a.hash(), b.hash());
+	assert!(ta.losses[199] < ta.losses[0]);
+}
+
+#[test]
+fn evaluation_reports_accuracy() {
+	let data = digits();
+	let spec = digits_spec(300, adam());
+	let (last, _) =
+		train(Cpu::new(2).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut Quiet)
+			.unwrap();
+	let mut trainer = Trainer::new(Cpu::new(1).unwrap(), &spec, &data, &last).unwrap();
+	let eval = trainer.evaluate(&data).unwrap();
+	assert_eq!(eval.records, 1797);
+	assert!(eval.accuracy.unwrap() > 0.9, "{eval:?}");
+	let mut reference = Trainer::new(Reference, &spec, &data, &last).unwrap();
+	assert_eq!(reference.evaluate(&data).unwrap(), eval);
+}
+
+#[test]
+fn divergence_is_an_error() {
+	// Regression on large targets with a far too large learning rate blows up.
+	let mut data = digits();
+	data.targets = data.features.chunks(64).map(|x| x[10] * 1000.0).collect();
+	data.target_width = 1;
+	let mut spec = digits_spec(50, Optimizer::Momentum { momentum: Fixed9(900_000_000) });
+	spec.model.loss = Loss::MeanSquaredError;
+	spec.model.outputs = 1;
+	spec.learning_rate = Fixed9(4_000_000_000);
+	let err =
+		train(Cpu::new(1).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut Quiet)
+			.unwrap_err();
+	assert!(matches!(err, decenter_engine::train::TrainError::NonFinite { .. }), "{err:?}");
+}

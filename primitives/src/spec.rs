@@ -1,0 +1,339 @@
+//! The training spec an order carries: model, optimizer, schedule, batch, steps, seed,
+//! checkpoint interval and where the initial weights come from.
+//!
+//! Real-valued hyperparameters are [`Fixed9`] integers, not floats: the runtime has no
+//! floats in its state, and every party turns a `Fixed9` into the same `f32`.
+
+use alloc::vec::Vec;
+use bounded_collections::{BoundedVec, ConstU32};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+use crate::hashing::Hash256;
+
+/// Most hidden layers an MLP may have.
+pub const MAX_HIDDEN_LAYERS: u32 = 8;
+/// Widest layer (inputs, hidden or outputs).
+pub const MAX_LAYER_WIDTH: u32 = 16_384;
+/// Most trainable parameters a model may have (weights and biases).
+pub const MAX_PARAMETERS: u64 = 64 * 1024 * 1024;
+/// Largest batch.
+pub const MAX_BATCH_SIZE: u32 = 65_536;
+/// Longest location string of an artifact (a URL or a peer's endpoint).
+pub const MAX_LOCATION_LEN: u32 = 256;
+
+/// A real number `value / 10⁹` (0 to about 4.29).
+///
+/// `u32 → f32` and `÷ 10⁹` are both correctly rounded IEEE operations, so every device
+/// gets the same `f32` bits from it.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Debug,
+	Default,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Fixed9(pub u32);
+
+impl Fixed9 {
+	/// `10⁹`: exactly representable in f32 (1953125 · 2⁹).
+	const SCALE: f32 = 1_000_000_000.0;
+
+	/// The value as f32.
+	pub fn to_f32(self) -> f32 {
+		self.0 as f32 / Self::SCALE
+	}
+}
+
+/// Non-linearity between hidden layers.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Activation {
+	/// `max(0, x)`.
+	Relu,
+	/// Hyperbolic tangent.
+	Tanh,
+}
+
+/// Training objective.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Loss {
+	/// Softmax over the outputs, cross-entropy against a class index.
+	SoftmaxCrossEntropy,
+	/// Mean squared error against a target vector as wide as the outputs.
+	MeanSquaredError,
+}
+
+/// A multi-layer perceptron: dense layers, an activation after each hidden layer.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct ModelSpec {
+	/// Features per record.
+	pub inputs: u32,
+	/// Widths of the hidden layers, input side first.
+	pub hidden: BoundedVec<u32, ConstU32<MAX_HIDDEN_LAYERS>>,
+	/// Outputs: classes for cross-entropy, target width for MSE.
+	pub outputs: u32,
+	/// Activation after every hidden layer.
+	pub activation: Activation,
+	/// Loss on the outputs.
+	pub loss: Loss,
+}
+
+impl ModelSpec {
+	/// Widths of every layer boundary: inputs, hidden…, outputs.
+	pub fn widths(&self) -> Vec<u32> {
+		let mut widths = Vec::with_capacity(self.hidden.len() + 2);
+		widths.push(self.inputs);
+		widths.extend(self.hidden.iter().copied());
+		widths.push(self.outputs);
+		widths
+	}
+
+	/// Weights and biases in total, or `None` on overflow.
+	pub fn parameter_count(&self) -> Option<u64> {
+		self.widths().windows(2).try_fold(0u64, |total, pair| {
+			let (fan_in, fan_out) = (u64::from(pair[0]), u64::from(pair[1]));
+			total.checked_add(fan_in.checked_mul(fan_out)?.checked_add(fan_out)?)
+		})
+	}
+}
+
+/// How parameters are updated from gradients.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Optimizer {
+	/// `w ← w − lr·g`.
+	Sgd,
+	/// Heavy ball: `v ← μ·v + g`, `w ← w − lr·v`.
+	Momentum {
+		/// `μ`, below 1.
+		momentum: Fixed9,
+	},
+	/// Adam (Kingma & Ba) with bias correction.
+	Adam {
+		/// First-moment decay `β₁`, below 1.
+		beta1: Fixed9,
+		/// Second-moment decay `β₂`, below 1.
+		beta2: Fixed9,
+		/// `ε` added to the root of the second moment.
+		epsilon: Fixed9,
+	},
+}
+
+/// Learning rate as a function of the step.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Schedule {
+	/// The base rate at every step.
+	Constant,
+	/// The base rate times `factor` after every `every` steps.
+	StepDecay {
+		/// Steps between decays.
+		every: u32,
+		/// Multiplier at each decay, at most 1.
+		factor: Fixed9,
+	},
+	/// Linear warm-up from 0 over `warmup` steps, then linear decay to 0 at the last step.
+	WarmupLinearDecay {
+		/// Warm-up steps.
+		warmup: u32,
+	},
+}
+
+/// Content-addressed artifact: a dataset or a weights file, cut into chunks of
+/// [`crate::proof::CHUNK_SIZE`] bytes whose Merkle root is its identity.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct ArtifactCommitment {
+	/// [`crate::proof::chunk_root`] of the bytes.
+	pub root: Hash256,
+	/// Size in bytes.
+	pub size: u64,
+	/// Where to fetch it (the serving participant's endpoint or a URL).
+	pub location: BoundedVec<u8, ConstU32<MAX_LOCATION_LEN>>,
+}
+
+/// Where the parameters at step 0 come from.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum Initialization {
+	/// Drawn from the spec's seed (uniform Glorot for tanh, uniform He for ReLU, zero biases).
+	Seeded,
+	/// A safetensors file of the same shapes (fine-tuning).
+	Uploaded(ArtifactCommitment),
+}
+
+/// Everything that determines a training run, bit for bit, given the dataset.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct TrainingSpec {
+	/// The model.
+	pub model: ModelSpec,
+	/// The optimizer.
+	pub optimizer: Optimizer,
+	/// Base learning rate.
+	pub learning_rate: Fixed9,
+	/// How the learning rate changes with the step.
+	pub schedule: Schedule,
+	/// Records per step.
+	pub batch_size: u32,
+	/// Optimizer steps in total.
+	pub steps: u32,
+	/// Seed of initialization and data order.
+	pub seed: u64,
+	/// A checkpoint every this many steps (and at the last step).
+	pub checkpoint_interval: u32,
+	/// Initial parameters.
+	pub initialization: Initialization,
+}
+
+/// Why a spec is not trainable.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum SpecError {
+	/// A layer width is zero.
+	ZeroWidth,
+	/// A layer is wider than [`MAX_LAYER_WIDTH`].
+	LayerTooWide,
+	/// More than [`MAX_PARAMETERS`] parameters.
+	TooManyParameters,
+	/// Zero steps.
+	ZeroSteps,
+	/// Zero batch size.
+	ZeroBatch,
+	/// Batch larger than [`MAX_BATCH_SIZE`].
+	BatchTooLarge,
+	/// Checkpoint interval zero.
+	ZeroCheckpointInterval,
+	/// Learning rate zero.
+	ZeroLearningRate,
+	/// A decay rate (momentum, β, schedule factor) not below 1 (or above 1 for a factor).
+	BadDecay,
+	/// A step-decay period of zero.
+	ZeroDecayPeriod,
+}
+
+impl TrainingSpec {
+	/// Checks every bound; the runtime and the engine apply the same rules.
+	pub fn validate(&self) -> Result<(), SpecError> {
+		let widths = self.model.widths();
+		if widths.iter().any(|&w| w == 0) {
+			return Err(SpecError::ZeroWidth);
+		}
+		if widths.iter().any(|&w| w > MAX_LAYER_WIDTH) {
+			return Err(SpecError::LayerTooWide);
+		}
+		match self.model.parameter_count() {
+			Some(count) if count <= MAX_PARAMETERS => {},
+			_ => return Err(SpecError::TooManyParameters),
+		}
+		if self.steps == 0 {
+			return Err(SpecError::ZeroSteps);
+		}
+		if self.batch_size == 0 {
+			return Err(SpecError::ZeroBatch);
+		}
+		if self.batch_size > MAX_BATCH_SIZE {
+			return Err(SpecError::BatchTooLarge);
+		}
+		if self.checkpoint_interval == 0 {
+			return Err(SpecError::ZeroCheckpointInterval);
+		}
+		if self.learning_rate.0 == 0 {
+			return Err(SpecError::ZeroLearningRate);
+		}
+		const ONE: u32 = 1_000_000_000;
+		let decays_ok = match self.optimizer {
+			Optimizer::Sgd => true,
+			Optimizer::Momentum { momentum } => momentum.0 < ONE,
+			Optimizer::Adam { beta1, beta2, .. } => beta1.0 < ONE && beta2.0 < ONE,
+		};
+		if !decays_ok {
+			return Err(SpecError::BadDecay);
+		}
+		if let Schedule::StepDecay { every, factor } = self.schedule {
+			if every == 0 {
+				return Err(SpecError::ZeroDecayPeriod);
+			}
+			if factor.0 > ONE {
+				return Err(SpecError::BadDecay);
+			}
+		}
+		Ok(())
+	}
+
+	/// Number of checkpoints after `c_0`: one every `checkpoint_interval` steps, and one at
+	/// the last step if it does not fall on the interval.
+	pub fn checkpoint_count(&self) -> u32 {
+		self.steps.div_ceil(self.checkpoint_interval.max(1))
+	}
+
+	/// The step at which checkpoint `i` (0 ≤ i ≤ [`Self::checkpoint_count`]) is taken.
+	pub fn checkpoint_step(&self, i: u32) -> u32 {
+		i.saturating_mul(self.checkpoint_interval).min(self.steps)
+	}
+}

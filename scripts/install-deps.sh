@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what building and testing DeCenter needs on a fresh Debian/Ubuntu machine:
+# protoc (libp2p's build scripts), Node.js and npm (the polkadot.js check), and the Rust
+# toolchain pinned in rust-toolchain.toml with its wasm target (the runtime).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -ne 0 ] && sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+if ! command -v rustup >/dev/null 2>&1; then
+	echo "install-deps: rustup is missing; install it from your distribution or rustup.rs" >&2
+	exit 1
+fi
+# Installs the channel, components and targets that rust-toolchain.toml names.
+rustup toolchain install
+rustup show active-toolchain

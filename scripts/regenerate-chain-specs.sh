@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Rewrites chain-spec/*.json from the runtime's genesis presets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build -p decenter-node
+node="${CARGO_TARGET_DIR:-target}/debug/decenter-node"
+
+for pair in dev:dev local:local staging:testnet; do
+	chain=${pair%%:*}
+	file=${pair##*:}
+	"$node" export-chain-spec --chain "$chain" --output "chain-spec/$file.json"
+	"$node" export-chain-spec --chain "$chain" --raw --output "chain-spec/$file-raw.json"
+	echo "wrote chain-spec/$file.json and chain-spec/$file-raw.json"
+done
+# testnet-raw.json is built into the node: rebuild it with the new spec.
+cargo build -p decenter-node

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, pallet tests, chain-spec drift, and end-to-end tests
+# against real decenter-node processes (subxt and polkadot.js clients).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "polkadot.js client (npm ci)"
+(cd tests/polkadotjs && npm ci --no-audit --no-fund)
+
+step "build decenter-node"
+cargo build -p decenter-node
+
+step "cargo test"
+cargo test --workspace
