@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing DeCenter needs on a fresh Debian/Ubuntu machine:
-# protoc (libp2p's build scripts), Node.js and npm (the polkadot.js check), and the Rust
+# protoc (libp2p's build scripts), OpenSSL's headers and pkg-config (litep2p's WebRTC links the
+# system OpenSSL, see .cargo/config.toml), Node.js and npm (the polkadot.js check), and the Rust
 # toolchain pinned in rust-toolchain.toml with its wasm target (the runtime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "install-deps: installing ${missing[*]}"
 	sudo=""

@@ -165,13 +165,21 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| match cmd {
 				BenchmarkCmd::Pallet(cmd) => {
-					if !cfg!(feature = "runtime-benchmarks") {
-						return Err("This node was built without runtime benchmarks. Rebuild it \
-						            with `cargo build --release -p decenter-node --features \
-						            runtime-benchmarks`."
-							.into());
+					// With `--runtime`, the benchmarks run in that blob (a runtime built with the
+					// `runtime-benchmarks` feature: scripts/benchmark-pallets.sh builds one);
+					// without it, in the chain spec's runtime, which only has them when this node
+					// was built with the feature.
+					if cmd.runtime.is_some() {
+						cmd.run_with_spec::<HashingFor<Block>, ()>(None)
+					} else if cfg!(feature = "runtime-benchmarks") {
+						cmd.run_with_spec::<HashingFor<Block>, ()>(Some(config.chain_spec))
+					} else {
+						Err("This node's runtime has no benchmarks. Pass `--runtime PATH` with a \
+						     runtime built with the `runtime-benchmarks` feature (`bash \
+						     scripts/benchmark-pallets.sh` builds one and runs every pallet), or \
+						     rebuild the node with `--features runtime-benchmarks`."
+							.into())
 					}
-					cmd.run_with_spec::<HashingFor<Block>, ()>(Some(config.chain_spec))
 				},
 				BenchmarkCmd::Block(cmd) => {
 					let PartialComponents { client, .. } = service::new_partial(&config)?;

@@ -10,6 +10,7 @@ extern crate alloc;
 
 pub mod hashing;
 pub mod merkle;
+pub mod order;
 pub mod proof;
 pub mod spec;
 

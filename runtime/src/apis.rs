@@ -17,9 +17,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	genesis_config_presets, opaque::SessionKeys, AccountId, Aura, Balance, Block, Executive,
-	Grandpa, InherentDataExt, Nfts, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
-	TransactionPayment, VERSION,
+	genesis_config_presets, opaque::SessionKeys, AccountId, Aura, Balance, Block, ComputeStaking,
+	Executive, Grandpa, InherentDataExt, Nfts, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig,
+	System, TrainingOrders, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -210,6 +210,61 @@ impl_runtime_apis! {
 
 		fn collection_attribute(collection: u32, key: Vec<u8>) -> Option<Vec<u8>> {
 			<Nfts as frame_support::traits::tokens::nonfungibles_v2::Inspect<AccountId>>::collection_attribute(&collection, &key)
+		}
+	}
+
+	impl pallet_compute_staking::runtime_api::ComputeStakingApi<
+		Block,
+		AccountId,
+		Balance,
+		pallet_compute_staking::ParticipantOf<Runtime>,
+		pallet_compute_staking::UnbondingChunksOf<Runtime>,
+		pallet_compute_staking::ReputationOf<Runtime>,
+	> for Runtime {
+		fn participant(who: AccountId) -> Option<pallet_compute_staking::ParticipantOf<Runtime>> {
+			pallet_compute_staking::Participants::<Runtime>::get(who)
+		}
+
+		fn unbonding(who: AccountId) -> pallet_compute_staking::UnbondingChunksOf<Runtime> {
+			pallet_compute_staking::Unbonding::<Runtime>::get(who)
+		}
+
+		fn reputation(who: AccountId) -> pallet_compute_staking::ReputationOf<Runtime> {
+			pallet_compute_staking::Reputations::<Runtime>::get(who)
+		}
+
+		fn required_bond(capacity: pallet_compute_staking::ComputeUnits) -> Balance {
+			ComputeStaking::required_bond(capacity)
+		}
+
+		fn pool(role: pallet_compute_staking::Role) -> Vec<AccountId> {
+			pallet_compute_staking::Pools::<Runtime>::get(role).into_inner()
+		}
+	}
+
+	impl pallet_training_orders::runtime_api::TrainingOrdersApi<
+		Block,
+		AccountId,
+		pallet_training_orders::OrderOf<Runtime>,
+	> for Runtime {
+		fn order(id: pallet_training_orders::OrderId) -> Option<pallet_training_orders::OrderOf<Runtime>> {
+			pallet_training_orders::Orders::<Runtime>::get(id)
+		}
+
+		fn open_orders() -> Vec<pallet_training_orders::OrderId> {
+			pallet_training_orders::OpenOrders::<Runtime>::get().into_inner()
+		}
+
+		fn orders_of(client: AccountId) -> Vec<pallet_training_orders::OrderId> {
+			pallet_training_orders::ClientOrders::<Runtime>::get(client).into_inner()
+		}
+
+		fn assignments_of(worker: AccountId) -> Vec<pallet_training_orders::OrderId> {
+			pallet_training_orders::WorkerOrders::<Runtime>::iter_key_prefix(worker).collect()
+		}
+
+		fn can_fetch(id: pallet_training_orders::OrderId, who: AccountId) -> bool {
+			TrainingOrders::can_fetch(id, &who)
 		}
 	}
 

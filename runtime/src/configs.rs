@@ -5,19 +5,23 @@ use frame_support::{
 	dispatch::DispatchClass,
 	parameter_types,
 	traits::{
-		AsEnsureOriginWithArg, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8,
-		NeverEnsureOrigin, VariantCountOf,
+		tokens::imbalance::ResolveTo, AsEnsureOriginWithArg, ConstBool, ConstU128, ConstU32,
+		ConstU64, ConstU8, NeverEnsureOrigin, VariantCountOf,
 	},
 	weights::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		ConstantMultiplier, IdentityFee, Weight,
 	},
+	PalletId,
 };
 use frame_system::{limits::BlockLength, limits::BlockWeights, EnsureRoot};
 use pallet_nfts::PalletFeatures;
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	traits::{AccountIdConversion, One},
+	Perbill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
@@ -174,4 +178,93 @@ impl pallet_nfts::Config for Runtime {
 	#[cfg(feature = "runtime-benchmarks")]
 	type Helper = ();
 	type BlockNumberProvider = System;
+}
+
+parameter_types! {
+	/// Receives slashed bonds (and, with the orders pallet, the chain's fee share).
+	pub TreasuryAccount: AccountId = PalletId(*b"dcn/trsy").into_account_truncating();
+	/// Bond of any participant, whatever its capacity: 100 DCEN.
+	pub const StakingMinBond: Balance = 100 * DCEN;
+	/// Bond per declared GFLOP/s: 0.1 DCEN, so a 50 TFLOP/s GPU bonds 5,100 DCEN.
+	pub const StakingBondPerGflops: Balance = 100 * MILLI_DCEN;
+}
+
+/// Worker and validator pools. Capacity is in sustained f32 GFLOP/s; slashes without a
+/// beneficiary go to the treasury account. The unbonding period defaults to one day and is set
+/// per chain in genesis (the development presets use 10 blocks so that unbonding can be tried
+/// in half a minute); root can change it.
+impl pallet_compute_staking::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type SlashDestination = ResolveTo<TreasuryAccount, Balances>;
+	type MinBond = StakingMinBond;
+	type BondPerComputeUnit = StakingBondPerGflops;
+	type MaxCapacity = ConstU32<10_000_000>;
+	type MaxDeviceLength = ConstU32<128>;
+	type MaxEndpointLength = ConstU32<256>;
+	type MaxPoolSize = ConstU32<512>;
+	type MaxUnbondingChunks = ConstU32<16>;
+	type DefaultUnbondingPeriod = ConstU32<{ super::DAYS }>;
+	type WeightInfo = pallet_compute_staking::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Smallest order budget: 10 DCEN.
+	pub const OrderMinBudget: Balance = 10 * DCEN;
+	/// Held per order until it ends, against spam: 1 DCEN.
+	pub const OrderDeposit: Balance = DCEN;
+	/// Paid from the deposit to whoever expires an order: 0.1 DCEN.
+	pub const OrderExpiryReward: Balance = 100 * MILLI_DCEN;
+	/// Budget split of a completed order: 80% workers, 15% validators, 5% treasury.
+	pub const OrderWorkerShare: Perbill = Perbill::from_percent(80);
+	pub const OrderValidatorShare: Perbill = Perbill::from_percent(15);
+	/// A worker missing a confirmation or training deadline loses 10% of its bond to the client.
+	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
+}
+
+/// The marketplace. Workers are drawn at an order's start block; they have 10 minutes to
+/// confirm; an order nobody could serve is retried every 10 blocks until its training deadline.
+impl pallet_training_orders::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Staking = super::ComputeStaking;
+	type Treasury = TreasuryAccount;
+	type MinBudget = OrderMinBudget;
+	type OrderDeposit = OrderDeposit;
+	type ExpiryReward = OrderExpiryReward;
+	type WorkerShare = OrderWorkerShare;
+	type ValidatorShare = OrderValidatorShare;
+	type MissedDeadlineSlash = MissedDeadlineSlash;
+	type ConfirmWindow = ConstU32<{ 10 * super::MINUTES }>;
+	type AssignmentRetry = ConstU32<10>;
+	type MaxWorkers = ConstU32<8>;
+	type MaxValidators = ConstU32<16>;
+	type MaxStartsPerBlock = ConstU32<4>;
+	type MaxOpenOrders = ConstU32<1024>;
+	type MaxOrdersPerAccount = ConstU32<64>;
+	type WeightInfo = pallet_training_orders::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = RegisterBenchmarkWorker;
+}
+
+/// Registers workers through compute staking for the orders pallet's benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct RegisterBenchmarkWorker;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_training_orders::BenchmarkHelper<AccountId> for RegisterBenchmarkWorker {
+	fn register_worker(who: &AccountId, capacity: u32) {
+		use frame_support::traits::fungible::Mutate;
+		let bond = super::ComputeStaking::required_bond(capacity);
+		Balances::set_balance(who, bond.saturating_mul(2).saturating_add(EXISTENTIAL_DEPOSIT));
+		let _ = super::ComputeStaking::register_worker(
+			RuntimeOrigin::signed(who.clone()),
+			capacity,
+			frame_support::BoundedVec::truncate_from(b"benchmark GPU".to_vec()),
+			frame_support::BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
+			bond,
+		);
+	}
 }

@@ -1,6 +1,9 @@
 //! Genesis presets: the starting states the node's chain specs are built from.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, DCEN};
+use crate::{
+	configs::TreasuryAccount, AccountId, BalancesConfig, BlockNumber, ComputeStakingConfig,
+	RuntimeGenesisConfig, SudoConfig, DCEN, EXISTENTIAL_DEPOSIT,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
@@ -12,6 +15,10 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 /// Name of the staging-testnet preset (several operators, well-known keys).
 pub const TESTNET_PRESET: &str = "testnet";
 
+/// Unbonding period of the development and local presets: 10 blocks (30 s), so that leaving
+/// a pool can be tried quickly. The testnet keeps the runtime's default of one day.
+pub const DEV_UNBONDING_PERIOD: BlockNumber = 10;
+
 /// Every endowed account starts with this balance.
 pub const ENDOWMENT: u128 = 1_000_000 * DCEN;
 
@@ -19,6 +26,7 @@ fn genesis(
 	authorities: Vec<(AuraId, GrandpaId)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
+	unbonding_period: Option<BlockNumber>,
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
@@ -26,8 +34,11 @@ fn genesis(
 				.iter()
 				.cloned()
 				.map(|account| (account, ENDOWMENT))
+				// The treasury exists from genesis, so that no slash is too small to reach it.
+				.chain([(TreasuryAccount::get(), EXISTENTIAL_DEPOSIT)])
 				.collect::<Vec<_>>(),
 		},
+		compute_staking: ComputeStakingConfig { unbonding_period },
 		aura: pallet_aura::GenesisConfig {
 			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
 		},
@@ -51,6 +62,7 @@ pub fn development_config_genesis() -> Value {
 		vec![authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
+		Some(DEV_UNBONDING_PERIOD),
 	)
 }
 
@@ -63,6 +75,7 @@ pub fn local_config_genesis() -> Value {
 		],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
+		Some(DEV_UNBONDING_PERIOD),
 	)
 }
 
@@ -79,6 +92,7 @@ pub fn testnet_config_genesis() -> Value {
 		],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
+		None,
 	)
 }
 

@@ -158,6 +158,10 @@ mod runtime {
 	pub type Sudo = pallet_sudo;
 	#[runtime::pallet_index(7)]
 	pub type Nfts = pallet_nfts;
+	#[runtime::pallet_index(8)]
+	pub type ComputeStaking = pallet_compute_staking;
+	#[runtime::pallet_index(9)]
+	pub type TrainingOrders = pallet_training_orders;
 }
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -168,5 +172,7 @@ mod benches {
 		[pallet_balances, Balances]
 		[pallet_timestamp, Timestamp]
 		[pallet_sudo, Sudo]
+		[pallet_compute_staking, ComputeStaking]
+		[pallet_training_orders, TrainingOrders]
 	);
 }

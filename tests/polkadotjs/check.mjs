@@ -21,7 +21,7 @@ const pallets = api.runtimeMetadata.asLatest.pallets.map((p) => p.name.toString(
 console.log(`connected to "${chain}", runtime ${version.specName}/${version.specVersion}, metadata v${api.runtimeMetadata.version}`);
 console.log(`pallets: ${pallets.join(', ')}`);
 
-for (const wanted of ['System', 'Balances', 'Aura', 'Grandpa', 'Sudo', 'Nfts', 'TransactionPayment']) {
+for (const wanted of ['System', 'Balances', 'Aura', 'Grandpa', 'Sudo', 'Nfts', 'TransactionPayment', 'ComputeStaking']) {
   if (!pallets.includes(wanted)) fail(`pallet ${wanted} missing from the metadata`);
 }
 if (version.specName.toString() !== 'decenter') fail(`unexpected spec name ${version.specName}`);

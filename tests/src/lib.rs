@@ -17,6 +17,15 @@ pub const BOOTNODE_PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6
 
 /// The `decenter-node` binary: `DECENTER_NODE` if set, else the one built beside this
 /// test binary (`cargo build -p decenter-node` first).
+/// This crate's directory, read when the test runs: cargo sets `CARGO_MANIFEST_DIR` for the
+/// test process. The compile-time value would be wrong when a cached test binary built in
+/// another checkout is reused (cargo's artifact hashes use workspace-relative paths).
+pub fn crate_dir() -> PathBuf {
+	std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 pub fn node_binary() -> PathBuf {
 	if let Ok(path) = std::env::var("DECENTER_NODE") {
 		return PathBuf::from(path);

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use decenter_e2e::node_output;
+use decenter_e2e::{crate_dir, node_output};
 use serde_json::Value;
 
 fn chain_spec_dir() -> PathBuf {
-	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../chain-spec")
+	crate_dir().join("../chain-spec")
 }
 
 /// The spec with the runtime's wasm blob taken out. The wasm is rebuilt bit for bit only by

@@ -1,24 +1,26 @@
-//! polkadot.js (@polkadot/api) against a real dev node: connects, decodes the metadata,
-//! submits a transfer and sees it finalized (tests/polkadotjs/check.mjs).
+//! polkadot.js (@polkadot/api) against real dev nodes: connects, decodes the metadata, submits a
+//! transfer and sees it finalized (tests/polkadotjs/check.mjs); registers a worker, chills,
+//! unbonds and withdraws (tests/polkadotjs/staking.mjs); creates an order with escrow, sees it
+//! assigned, cancels it, and expires an unserved one (tests/polkadotjs/orders.mjs).
 
-use std::{path::PathBuf, process::Command, time::Duration};
+use std::{process::Command, time::Duration};
 
-use decenter_e2e::Node;
+use decenter_e2e::{crate_dir, Node};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn polkadot_js_connects_and_transfers() {
-	let project = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("polkadotjs");
+/// Starts a dev node, runs `script` with Node.js against it and checks that it printed `passed`.
+async fn run_script(name: &str, script: &str, passed: &str) {
+	let project = crate_dir().join("polkadotjs");
 	assert!(
 		project.join("node_modules/@polkadot/api").exists(),
 		"@polkadot/api is not installed: run `npm ci` in {}",
 		project.display()
 	);
-	let node = Node::start("polkadotjs", &["--dev"]);
+	let node = Node::start(name, &["--dev"]);
 	let client = node.client(Duration::from_secs(120)).await;
 	node.wait_finalized(&client, 1, Duration::from_secs(90)).await;
 
 	let output = Command::new("node")
-		.arg("check.mjs")
+		.arg(script)
 		.arg(node.ws_url())
 		.current_dir(&project)
 		.output()
@@ -27,8 +29,23 @@ async fn polkadot_js_connects_and_transfers() {
 	let stderr = String::from_utf8_lossy(&output.stderr);
 	assert!(
 		output.status.success(),
-		"polkadot.js check failed\nstdout:\n{stdout}\nstderr:\n{stderr}\n{}",
+		"{script} failed\nstdout:\n{stdout}\nstderr:\n{stderr}\n{}",
 		node.log_tail()
 	);
-	assert!(stdout.contains("polkadot.js check passed"), "{stdout}");
+	assert!(stdout.contains(passed), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polkadot_js_connects_and_transfers() {
+	run_script("polkadotjs", "check.mjs", "polkadot.js check passed").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polkadot_js_registers_chills_unbonds_and_withdraws_a_worker() {
+	run_script("polkadotjs-staking", "staking.mjs", "staking check passed").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polkadot_js_creates_assigns_cancels_and_expires_orders() {
+	run_script("polkadotjs-orders", "orders.mjs", "orders check passed").await;
 }

@@ -13,7 +13,10 @@ use decenter_primitives::spec::{
 };
 
 pub fn digits() -> Dataset {
-	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/digits.csv");
+	let path = std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+		.join("../../examples/data/digits.csv");
 	load_csv(&path, Targets::Class).expect("examples/data/digits.csv loads")
 }
 

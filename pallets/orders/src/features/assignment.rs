@@ -1,0 +1,119 @@
+//! Drawing workers for orders at their start block, and workers confirming.
+//!
+//! The draw happens in `on_initialize` of the order's start block (or of a retry), with the seed
+//! `BLAKE2b-256("decenter/orders/assign" ‖ parent block hash ‖ order id)`: the client chose the
+//! start block before that hash existed, and nobody can re-run the draw by timing a call. The
+//! author of the parent block could try hashes by reordering its transactions; it gains at most
+//! a re-roll of which stake-weighted workers get the order, never a worker of its own choosing
+//! without that worker's stake (docs/orders.md).
+
+use crate::*;
+use alloc::vec::Vec;
+use codec::Encode;
+use pallet_compute_staking::Role;
+use sp_runtime::traits::Saturating;
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn assign_starting_orders(now: BlockNumberFor<T>) -> Weight {
+		let queue = StartQueue::<T>::take(now);
+		let mut weight = T::DbWeight::get().reads_writes(1, 1);
+		for order in queue {
+			Self::try_assign(order, now);
+			let workers = T::MaxWorkers::get();
+			weight = weight
+				.saturating_add(T::Staking::select_weight(workers))
+				.saturating_add(T::WeightInfo::assign_workers(workers));
+		}
+		weight
+	}
+
+	pub(crate) fn try_assign(id: OrderId, now: BlockNumberFor<T>) {
+		let Some(mut order) = Orders::<T>::get(id) else { return };
+		// A cancelled order leaves its queue entry behind; a late one waits for `expire_order`.
+		if order.status != OrderStatus::Open || now > order.timetable.training_deadline {
+			return;
+		}
+		let count = order.spec.worker_count();
+		let parent = frame_system::Pallet::<T>::parent_hash();
+		let seed = sp_io::hashing::blake2_256(&(b"decenter/orders/assign", parent, id).encode());
+		let picked = T::Staking::select(
+			Role::Worker,
+			count,
+			seed,
+			core::slice::from_ref(&order.client),
+			order.capacity,
+		);
+
+		let mut locked = Vec::new();
+		for worker in picked.iter().take(count as usize) {
+			if T::Staking::lock_capacity(worker, order.capacity).is_err() {
+				break;
+			}
+			locked.push(worker.clone());
+		}
+		let slots = locked
+			.iter()
+			.map(|account| WorkerSlot {
+				account: account.clone(),
+				confirmed: false,
+				delivered: false,
+			})
+			.collect::<Vec<_>>();
+		let slots = match BoundedVec::try_from(slots) {
+			Ok(slots) if locked.len() as u32 == count => slots,
+			_ => {
+				for worker in &locked {
+					let _ = T::Staking::release_capacity(worker, order.capacity);
+				}
+				Self::defer(id, &order, now);
+				return;
+			},
+		};
+
+		for worker in &locked {
+			WorkerOrders::<T>::insert(worker, id, ());
+		}
+		OpenOrders::<T>::mutate(|orders| orders.retain(|o| *o != id));
+		order.workers = slots;
+		order.status = OrderStatus::Assigned;
+		order.assigned_at = Some(now);
+		Orders::<T>::insert(id, order);
+		Self::deposit_event(Event::WorkersAssigned { order: id, workers: locked });
+	}
+
+	fn defer(id: OrderId, order: &OrderOf<T>, now: BlockNumberFor<T>) {
+		let retry_at = now.saturating_add(T::AssignmentRetry::get());
+		let retry_at = (retry_at <= order.timetable.training_deadline
+			&& StartQueue::<T>::try_mutate(retry_at, |queue| queue.try_push(id)).is_ok())
+		.then_some(retry_at);
+		Self::deposit_event(Event::AssignmentDeferred { order: id, retry_at });
+	}
+
+	pub(crate) fn do_confirm_assignment(who: T::AccountId, id: OrderId) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut order = Orders::<T>::get(id).ok_or(Error::<T>::UnknownOrder)?;
+		ensure!(order.status == OrderStatus::Assigned, Error::<T>::WrongState);
+		let window_end = order
+			.assigned_at
+			.unwrap_or(now)
+			.saturating_add(T::ConfirmWindow::get())
+			.min(order.timetable.training_deadline);
+		ensure!(now <= window_end, Error::<T>::ConfirmWindowOver);
+		let slot = order
+			.workers
+			.iter_mut()
+			.find(|slot| slot.account == who)
+			.ok_or(Error::<T>::NotAssigned)?;
+		ensure!(!slot.confirmed, Error::<T>::AlreadyConfirmed);
+		slot.confirmed = true;
+		Self::deposit_event(Event::AssignmentConfirmed { order: id, worker: who });
+
+		if order.workers.iter().all(|slot| slot.confirmed) {
+			order.status = OrderStatus::Training;
+			order.training_started_at = Some(now);
+			Self::deposit_event(Event::TrainingStarted { order: id });
+		}
+		Orders::<T>::insert(id, order);
+		Ok(())
+	}
+}

@@ -1,0 +1,101 @@
+//! Creating orders and topping up their budget.
+
+use crate::*;
+use decenter_primitives::{order::OrderSpecError, spec::SpecError};
+use frame_support::traits::fungible::MutateHold;
+use sp_runtime::traits::{One, Saturating, Zero};
+
+impl<T: Config> Pallet<T> {
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn do_create_order(
+		client: T::AccountId,
+		spec: OrderSpec,
+		capacity: ComputeUnits,
+		start_at: Option<BlockNumberFor<T>>,
+		training_deadline: BlockNumberFor<T>,
+		validation_deadline: BlockNumberFor<T>,
+		budget: BalanceOf<T>,
+	) -> DispatchResult {
+		ensure!(capacity > 0, Error::<T>::CapacityZero);
+		spec.validate().map_err(Self::spec_error)?;
+		ensure!(spec.worker_count() <= T::MaxWorkers::get(), Error::<T>::BadWorkerCount);
+		ensure!(budget >= T::MinBudget::get(), Error::<T>::BudgetTooSmall);
+
+		let now = frame_system::Pallet::<T>::block_number();
+		let start_at = start_at.unwrap_or_else(|| now.saturating_add(One::one()));
+		ensure!(start_at > now, Error::<T>::StartInPast);
+		ensure!(training_deadline > start_at, Error::<T>::DeadlineBeforeStart);
+		ensure!(validation_deadline > training_deadline, Error::<T>::ValidationBeforeTraining);
+
+		let order = NextOrderId::<T>::get();
+		NextOrderId::<T>::put(order.checked_add(1).ok_or(Error::<T>::Overflow)?);
+		ClientOrders::<T>::try_mutate(&client, |orders| orders.try_push(order))
+			.map_err(|_| Error::<T>::TooManyOrders)?;
+		OpenOrders::<T>::try_mutate(|orders| orders.try_push(order))
+			.map_err(|_| Error::<T>::TooManyOpenOrders)?;
+		StartQueue::<T>::try_mutate(start_at, |queue| queue.try_push(order))
+			.map_err(|_| Error::<T>::StartBlockFull)?;
+
+		let deposit = T::OrderDeposit::get();
+		T::Currency::hold(&HoldReason::Escrow.into(), &client, budget)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		if !deposit.is_zero() {
+			T::Currency::hold(&HoldReason::Deposit.into(), &client, deposit)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+		}
+
+		let workers = spec.worker_count();
+		Orders::<T>::insert(
+			order,
+			Order {
+				client: client.clone(),
+				spec,
+				capacity,
+				budget,
+				deposit,
+				status: OrderStatus::Open,
+				created_at: now,
+				timetable: Timetable { start_at, training_deadline, validation_deadline },
+				assigned_at: None,
+				training_started_at: None,
+				workers: BoundedVec::new(),
+				validators: BoundedVec::new(),
+			},
+		);
+		Self::deposit_event(Event::OrderCreated { order, client, budget, workers, start_at });
+		Ok(())
+	}
+
+	pub(crate) fn do_top_up(
+		who: T::AccountId,
+		order: OrderId,
+		amount: BalanceOf<T>,
+	) -> DispatchResult {
+		ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+		Orders::<T>::try_mutate(order, |entry| -> DispatchResult {
+			let order = entry.as_mut().ok_or(Error::<T>::UnknownOrder)?;
+			ensure!(order.client == who, Error::<T>::NotClient);
+			ensure!(!order.status.is_final(), Error::<T>::WrongState);
+			order.budget = order.budget.saturating_add(amount);
+			Ok(())
+		})?;
+		T::Currency::hold(&HoldReason::Escrow.into(), &who, amount)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		Self::deposit_event(Event::ToppedUp { order, amount });
+		Ok(())
+	}
+
+	fn spec_error(error: OrderSpecError) -> Error<T> {
+		match error {
+			OrderSpecError::Spec(SpecError::ZeroSteps) => Error::<T>::ZeroSteps,
+			OrderSpecError::Spec(_) => Error::<T>::InvalidTrainingSpec,
+			OrderSpecError::EmptyDataset => Error::<T>::EmptyDataset,
+			OrderSpecError::BatchLargerThanDataset => Error::<T>::BatchLargerThanDataset,
+			OrderSpecError::FeatureMismatch => Error::<T>::FeatureMismatch,
+			OrderSpecError::LabelMismatch => Error::<T>::LabelMismatch,
+			OrderSpecError::BadReplicaCount | OrderSpecError::EmptySweep => {
+				Error::<T>::BadWorkerCount
+			},
+		}
+	}
+}

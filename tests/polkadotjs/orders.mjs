@@ -1,0 +1,164 @@
+// polkadot.js check of training orders: a client creates an order with escrow, sees it assigned
+// to a registered worker, cancels it and gets the refund; an order nobody can serve expires and
+// is refunded, and whoever expires it gets the reward.
+// usage: node orders.mjs ws://127.0.0.1:9944
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { Keyring } from '@polkadot/keyring';
+
+const url = process.argv[2] ?? 'ws://127.0.0.1:9944';
+const DCEN = 10n ** 12n;
+
+function fail(message) {
+  console.error(`orders check failed: ${message}`);
+  process.exit(1);
+}
+
+const timer = setTimeout(() => fail('not done within 300 s'), 300_000);
+const api = await ApiPromise.create({ provider: new WsProvider(url), throwOnConnect: true });
+
+function send(tx, signer) {
+  return new Promise((resolve, reject) => {
+    tx.signAndSend(signer, ({ status, dispatchError, events }) => {
+      if (dispatchError) {
+        if (dispatchError.isModule) {
+          const { section, name } = api.registry.findMetaError(dispatchError.asModule);
+          reject(new Error(`${section}.${name}`));
+        } else {
+          reject(new Error(dispatchError.toString()));
+        }
+      } else if (status.isFinalized) {
+        resolve(events.map(({ event }) => event));
+      }
+    }).catch(reject);
+  });
+}
+
+function find(events, section, method) {
+  const event = events.find((e) => e.section === section && e.method === method);
+  if (!event) fail(`no ${section}.${method} event`);
+  return event;
+}
+
+async function held(address, reason) {
+  const holds = await api.query.balances.holds(address);
+  const hold = holds.find((h) => h.id.isTrainingOrders && h.id.asTrainingOrders[`is${reason}`]);
+  return hold ? hold.amount.toBigInt() : 0n;
+}
+
+async function untilFinalized(block) {
+  await new Promise((resolve) => {
+    api.rpc.chain.subscribeFinalizedHeads((header) => {
+      if (header.number.toNumber() >= block) resolve();
+    });
+  });
+}
+
+async function status(id) {
+  return (await api.query.trainingOrders.orders(id)).unwrap().status.toString();
+}
+
+const dataset = (records) => ({
+  artifact: { root: `0x${'07'.repeat(32)}`, size: 4096, location: 'http://127.0.0.1:8700/digits.csv' },
+  records,
+  features: 64,
+  label: { Class: { classes: 10 } },
+});
+const spec = {
+  training: {
+    model: { inputs: 64, hidden: [32], outputs: 10, activation: 'Relu', loss: 'SoftmaxCrossEntropy' },
+    optimizer: 'Sgd',
+    learningRate: 100_000_000,
+    schedule: 'Constant',
+    batchSize: 32,
+    steps: 500,
+    seed: 1,
+    checkpointInterval: 50,
+    initialization: 'Seeded',
+  },
+  dataset: dataset(1_500),
+  validation: dataset(297),
+  workload: { Replicas: 1 },
+};
+
+const keyring = new Keyring({ type: 'sr25519' });
+const alice = keyring.addFromUri('//Alice');
+const bob = keyring.addFromUri('//Bob');
+const worker = keyring.addFromUri('//DeCenterOrdersWorker');
+const client = keyring.addFromUri('//DeCenterOrdersClient');
+await send(api.tx.balances.transferKeepAlive(worker.address, 10_000n * DCEN), alice);
+await send(api.tx.balances.transferKeepAlive(client.address, 1_000n * DCEN), alice);
+
+const capacity = 2_000;
+const bond = (await api.call.computeStakingApi.requiredBond(capacity)).toBigInt();
+await send(api.tx.computeStaking.registerWorker(capacity, 'CPU', 'http://127.0.0.1:8700', bond), worker);
+console.log(`worker registered with ${capacity} GFLOP/s`);
+
+const now = async () => (await api.rpc.chain.getHeader()).number.toNumber();
+const create = async (needed, trainingIn, budget) => {
+  const head = await now();
+  return send(api.tx.trainingOrders.createOrder(spec, needed, null, head + trainingIn, head + 2 * trainingIn, budget), client);
+};
+
+try {
+  await create(100, 100, DCEN);
+  fail('an order below the minimum budget was accepted');
+} catch (e) {
+  if (e.message !== 'trainingOrders.BudgetTooSmall') fail(`expected BudgetTooSmall, got ${e.message}`);
+}
+
+// 1. Create, see it assigned, cancel, get the refund.
+const budget = 50n * DCEN;
+const freeBefore = (await api.query.system.account(client.address)).data.free.toBigInt();
+let events = await create(100, 100, budget);
+const created = find(events, 'trainingOrders', 'OrderCreated');
+const id = created.data.order.toNumber();
+if ((await held(client.address, 'Escrow')) !== budget) fail('budget not held in escrow');
+const deposit = api.consts.trainingOrders.orderDeposit.toBigInt();
+if ((await held(client.address, 'Deposit')) !== deposit) fail('deposit not held');
+console.log(`order ${id} created, ${budget / DCEN} DCEN in escrow`);
+
+for (let tries = 0; (await status(id)) !== 'Assigned'; tries++) {
+  if (tries > 20) fail(`order ${id} was not assigned (status ${await status(id)})`);
+  await new Promise((r) => setTimeout(r, 1_500));
+}
+const assigned = (await api.query.trainingOrders.orders(id)).unwrap().workers.map((s) => s.account.toString());
+if (assigned.length !== 1 || assigned[0] !== worker.address) fail(`assigned to ${assigned}, expected the worker`);
+const assignments = (await api.call.trainingOrdersApi.assignmentsOf(worker.address)).map((n) => n.toNumber());
+if (!assignments.includes(id)) fail('the runtime API does not list the assignment');
+if (!(await api.call.trainingOrdersApi.canFetch(id, worker.address)).isTrue) fail('the worker may not fetch');
+if ((await api.call.trainingOrdersApi.canFetch(id, bob.address)).isTrue) fail('an outsider may fetch');
+if ((await api.query.computeStaking.participants(worker.address)).unwrap().lockedCapacity.toNumber() !== 100) fail('capacity not locked');
+console.log(`order ${id} assigned to the worker`);
+
+events = await send(api.tx.trainingOrders.cancelOrder(id), client);
+const cancelled = find(events, 'trainingOrders', 'OrderCancelled');
+if (cancelled.data.refunded.toBigInt() !== budget) fail(`refunded ${cancelled.data.refunded}, expected the budget`);
+if ((await status(id)) !== 'Cancelled') fail('not cancelled');
+if ((await held(client.address, 'Escrow')) !== 0n || (await held(client.address, 'Deposit')) !== 0n) fail('funds still held');
+const freeAfter = (await api.query.system.account(client.address)).data.free.toBigInt();
+if (freeBefore - freeAfter > DCEN / 10n) fail(`client lost ${freeBefore - freeAfter} beyond fees`);
+if ((await api.query.computeStaking.participants(worker.address)).unwrap().lockedCapacity.toNumber() !== 0) fail('capacity not released');
+console.log(`order ${id} cancelled and refunded`);
+
+// 2. An order nobody can serve expires; Bob expires it and earns the reward.
+events = await create(1_000_000, 6, budget);
+const unserved = find(events, 'trainingOrders', 'OrderCreated').data.order.toNumber();
+const deadline = (await api.query.trainingOrders.orders(unserved)).unwrap().timetable.trainingDeadline.toNumber();
+try {
+  await send(api.tx.trainingOrders.expireOrder(unserved), bob);
+  fail('expired before the deadline');
+} catch (e) {
+  if (e.message !== 'trainingOrders.NotExpired') fail(`expected NotExpired, got ${e.message}`);
+}
+await untilFinalized(deadline + 1);
+events = await send(api.tx.trainingOrders.expireOrder(unserved), bob);
+const expired = find(events, 'trainingOrders', 'OrderExpired');
+if (expired.data.refunded.toBigInt() !== budget) fail('unserved order not refunded');
+if (expired.data.reward.toBigInt() !== api.consts.trainingOrders.expiryReward.toBigInt()) fail('no expiry reward');
+if ((await status(unserved)) !== 'Expired') fail('not expired');
+if ((await held(client.address, 'Escrow')) !== 0n) fail('escrow still held after expiry');
+console.log(`order ${unserved} expired and refunded`);
+
+console.log('orders check passed: created, assigned, cancelled, expired, refunded');
+clearTimeout(timer);
+await api.disconnect();
