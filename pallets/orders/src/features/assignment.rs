@@ -89,16 +89,24 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::AssignmentDeferred { order: id, retry_at });
 	}
 
+	/// Last block at which the assigned workers may confirm: `ConfirmWindow` blocks after the
+	/// assignment, and never after the training deadline.
+	pub(crate) fn confirm_deadline(
+		order: &OrderOf<T>,
+		now: BlockNumberFor<T>,
+	) -> BlockNumberFor<T> {
+		order
+			.assigned_at
+			.unwrap_or(now)
+			.saturating_add(T::ConfirmWindow::get())
+			.min(order.timetable.training_deadline)
+	}
+
 	pub(crate) fn do_confirm_assignment(who: T::AccountId, id: OrderId) -> DispatchResult {
 		let now = frame_system::Pallet::<T>::block_number();
 		let mut order = Orders::<T>::get(id).ok_or(Error::<T>::UnknownOrder)?;
 		ensure!(order.status == OrderStatus::Assigned, Error::<T>::WrongState);
-		let window_end = order
-			.assigned_at
-			.unwrap_or(now)
-			.saturating_add(T::ConfirmWindow::get())
-			.min(order.timetable.training_deadline);
-		ensure!(now <= window_end, Error::<T>::ConfirmWindowOver);
+		ensure!(now <= Self::confirm_deadline(&order, now), Error::<T>::ConfirmWindowOver);
 		let slot = order
 			.workers
 			.iter_mut()

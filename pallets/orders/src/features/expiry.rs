@@ -2,7 +2,6 @@
 
 use crate::*;
 use pallet_compute_staking::SlashReason;
-use sp_runtime::traits::Saturating;
 
 impl<T: Config> Pallet<T> {
 	pub(crate) fn do_expire_order(caller: T::AccountId, id: OrderId) -> DispatchResult {
@@ -13,11 +12,7 @@ impl<T: Config> Pallet<T> {
 			// Never served: nobody to blame.
 			OrderStatus::Open => ensure!(now > deadlines.training_deadline, Error::<T>::NotExpired),
 			OrderStatus::Assigned => {
-				let confirm_by = order
-					.assigned_at
-					.unwrap_or(now)
-					.saturating_add(T::ConfirmWindow::get())
-					.min(deadlines.training_deadline);
+				let confirm_by = Self::confirm_deadline(&order, now);
 				ensure!(now > confirm_by, Error::<T>::NotExpired);
 				Self::report_missed(id, &order, |slot| !slot.confirmed);
 			},
