@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
 pallets=("$@")
-[ ${#pallets[@]} -gt 0 ] || pallets=(pallet_compute_staking pallet_training_orders)
+[ ${#pallets[@]} -gt 0 ] || pallets=(pallet_compute_staking pallet_training_orders pallet_proof_of_train)
 
 echo "building the runtime with benchmarks (wasm32v1-none, release)"
 RUSTFLAGS="-C link-arg=--export-table -C link-arg=--export=__heap_base -C link-arg=--import-memory --cfg substrate_runtime" \
@@ -27,6 +27,7 @@ for pallet in "${pallets[@]}"; do
 	case "$pallet" in
 		pallet_compute_staking) dir=pallets/staking ;;
 		pallet_training_orders) dir=pallets/orders ;;
+		pallet_proof_of_train) dir=pallets/proof-of-train ;;
 		*) echo "unknown DeCenter pallet $pallet" >&2; exit 2 ;;
 	esac
 	echo "benchmarking $pallet -> $dir/src/weights.rs"

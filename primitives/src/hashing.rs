@@ -22,6 +22,8 @@ pub mod domain {
 	pub const POT_COMMITMENT: &[u8] = b"decenter/pot-commitment";
 	/// A sealed (commit–reveal) value.
 	pub const SEAL: &[u8] = b"decenter/seal";
+	/// A validation report (a validator's, a worker's or a referee's claims).
+	pub const REPORT: &[u8] = b"decenter/report";
 }
 
 /// BLAKE2b-256 of `domain ‖ parts[0] ‖ parts[1] ‖ …`.

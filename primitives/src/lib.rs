@@ -13,5 +13,6 @@ pub mod merkle;
 pub mod order;
 pub mod proof;
 pub mod spec;
+pub mod validation;
 
 pub use hashing::Hash256;

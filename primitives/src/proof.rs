@@ -1,6 +1,7 @@
 //! The proof-of-train objects: checkpoint and model hashes over a canonical byte layout,
 //! the loss-trace hash, dataset chunk roots, the PoT commitment and its seal.
 
+use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
@@ -45,6 +46,31 @@ pub fn checkpoint_hash(step: u64, parameters: &[&[f32]], optimizer_state: &[&[f3
 	state.finalize()
 }
 
+/// The canonical bytes of a checkpoint, exactly what [`checkpoint_hash`] hashes after its
+/// domain tag: a worker posts these on chain when a validator reports it cannot fetch a
+/// checkpoint, and [`checkpoint_hash_of_bytes`] checks them against the committed hash.
+pub fn checkpoint_bytes(step: u64, parameters: &[&[f32]], optimizer_state: &[&[f32]]) -> Vec<u8> {
+	let values: usize = parameters.iter().chain(optimizer_state).map(|t| t.len()).sum();
+	let tensors = parameters.len() + optimizer_state.len();
+	let mut bytes = Vec::with_capacity(16 + 8 * tensors + 4 * values);
+	bytes.extend_from_slice(&step.to_le_bytes());
+	for list in [parameters, optimizer_state] {
+		bytes.extend_from_slice(&(list.len() as u32).to_le_bytes());
+		for tensor in list {
+			bytes.extend_from_slice(&(tensor.len() as u64).to_le_bytes());
+			for value in *tensor {
+				bytes.extend_from_slice(&value.to_le_bytes());
+			}
+		}
+	}
+	bytes
+}
+
+/// [`checkpoint_hash`] of a checkpoint given as its [`checkpoint_bytes`].
+pub fn checkpoint_hash_of_bytes(bytes: &[u8]) -> Hash256 {
+	tagged_hash(domain::CHECKPOINT, &[bytes])
+}
+
 /// Hash of a model's parameters alone: what a certificate names.
 pub fn model_hash(parameters: &[&[f32]]) -> Hash256 {
 	let mut state = Blake2b256::new();
@@ -68,7 +94,7 @@ pub fn chunk_hash(index: u64, bytes: &[u8]) -> Hash256 {
 
 /// The Merkle root of an artifact's [`CHUNK_SIZE`] chunks: its content address.
 pub fn chunk_root(data: &[u8]) -> Hash256 {
-	let hashes: alloc::vec::Vec<Hash256> = data
+	let hashes: Vec<Hash256> = data
 		.chunks(CHUNK_SIZE)
 		.enumerate()
 		.map(|(index, chunk)| chunk_hash(index as u64, chunk))
@@ -122,6 +148,14 @@ mod tests {
 		assert_ne!(base, checkpoint_hash(10, &[&w[..2], &[w[2], b[0]]], &[&m]));
 		// -0.0 and 0.0 are different bits, so different checkpoints.
 		assert_ne!(checkpoint_hash(0, &[&[0.0]], &[]), checkpoint_hash(0, &[&[-0.0]], &[]));
+	}
+
+	#[test]
+	fn checkpoint_bytes_hash_to_the_checkpoint_hash() {
+		let (w, b, m) = ([1.0f32, -2.5, 0.125], [0.5f32], [0.25f32; 4]);
+		let bytes = checkpoint_bytes(7, &[&w, &b], &[&m]);
+		assert_eq!(checkpoint_hash_of_bytes(&bytes), checkpoint_hash(7, &[&w, &b], &[&m]));
+		assert_ne!(checkpoint_hash_of_bytes(&bytes[1..]), checkpoint_hash(7, &[&w, &b], &[&m]));
 	}
 
 	#[test]

@@ -21,6 +21,8 @@ pub const MAX_PARAMETERS: u64 = 64 * 1024 * 1024;
 pub const MAX_BATCH_SIZE: u32 = 65_536;
 /// Longest location string of an artifact (a URL or a peer's endpoint).
 pub const MAX_LOCATION_LEN: u32 = 256;
+/// Most checkpoints after `c_0`: the chain keeps every checkpoint hash of a run under proof.
+pub const MAX_CHECKPOINTS: u32 = 256;
 
 /// A real number `value / 10⁹` (0 to about 4.29).
 ///
@@ -269,6 +271,8 @@ pub enum SpecError {
 	BatchTooLarge,
 	/// Checkpoint interval zero.
 	ZeroCheckpointInterval,
+	/// More than [`MAX_CHECKPOINTS`] checkpoints: raise the checkpoint interval.
+	TooManyCheckpoints,
 	/// Learning rate zero.
 	ZeroLearningRate,
 	/// A decay rate (momentum, β, schedule factor) not below 1 (or above 1 for a factor).
@@ -302,6 +306,9 @@ impl TrainingSpec {
 		}
 		if self.checkpoint_interval == 0 {
 			return Err(SpecError::ZeroCheckpointInterval);
+		}
+		if self.checkpoint_count() > MAX_CHECKPOINTS {
+			return Err(SpecError::TooManyCheckpoints);
 		}
 		if self.learning_rate.0 == 0 {
 			return Err(SpecError::ZeroLearningRate);

@@ -17,9 +17,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	genesis_config_presets, opaque::SessionKeys, AccountId, Aura, Balance, Block, ComputeStaking,
-	Executive, Grandpa, InherentDataExt, Nfts, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig,
-	System, TrainingOrders, TransactionPayment, VERSION,
+	genesis_config_presets, opaque::SessionKeys, AccountId, Aura, Balance, Block, BlockNumber,
+	Certificates, ComputeStaking, Executive, Grandpa, InherentDataExt, Nfts, Nonce, ProofOfTrain,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, System, TrainingOrders, TransactionPayment,
+	VERSION,
 };
 
 impl_runtime_apis! {
@@ -265,6 +266,39 @@ impl_runtime_apis! {
 
 		fn can_fetch(id: pallet_training_orders::OrderId, who: AccountId) -> bool {
 			TrainingOrders::can_fetch(id, &who)
+		}
+	}
+
+	impl pallet_proof_of_train::runtime_api::ProofOfTrainApi<
+		Block,
+		AccountId,
+		pallet_proof_of_train::RoundOf<Runtime>,
+	> for Runtime {
+		fn round(order: pallet_training_orders::OrderId) -> Option<pallet_proof_of_train::RoundOf<Runtime>> {
+			pallet_proof_of_train::Rounds::<Runtime>::get(order)
+		}
+
+		fn tasks_of(
+			order: pallet_training_orders::OrderId,
+			who: AccountId,
+		) -> Vec<(u32, pallet_proof_of_train::SegmentCheck)> {
+			ProofOfTrain::tasks_for(order, &who)
+		}
+	}
+
+	impl pallet_certificates::runtime_api::CertificatesApi<Block, AccountId, BlockNumber> for Runtime {
+		fn certificate(
+			id: pallet_certificates::CertificateId,
+		) -> Option<pallet_certificates::Certificate<AccountId, BlockNumber>> {
+			pallet_certificates::Issued::<Runtime>::get(id)
+		}
+
+		fn certificates_of(owner: AccountId) -> Vec<pallet_certificates::CertificateId> {
+			Certificates::certificates_of(&owner)
+		}
+
+		fn certificates_for_model(model_hash: [u8; 32]) -> Vec<pallet_certificates::CertificateId> {
+			Certificates::certificates_for_model(&model_hash)
 		}
 	}
 

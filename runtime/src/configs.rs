@@ -249,6 +249,46 @@ impl pallet_training_orders::Config for Runtime {
 	type BenchmarkHelper = RegisterBenchmarkWorker;
 }
 
+parameter_types! {
+	/// A faulted worker, validator or referee loses 10% of its bond.
+	pub const ProofFaultSlash: Perbill = Perbill::from_percent(10);
+	/// Owner of the certificates collection.
+	pub const CertificatesPalletId: PalletId = PalletId(*b"dcn/cert");
+}
+
+/// The judge. Each phase ends as soon as everyone acted, so windows only bound how long the
+/// silent can stall an order: 5 minutes to reveal proofs, 10 to commit and again to reveal
+/// reports, 10 for a dispute's referees to commit and again to reveal. 3 validators check 4
+/// segments of every worker (a worker faking 25% of its segments escapes with probability
+/// 0.75¹² ≈ 3%); a dispute draws 3 referees. Workers may post a checkpoint of up to 1 MiB on
+/// chain when a validator could not fetch it.
+impl pallet_proof_of_train::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Orders = super::TrainingOrders;
+	type Currency = Balances;
+	type Staking = super::ComputeStaking;
+	type Certificates = super::Certificates;
+	type RevealWindow = ConstU32<{ 5 * super::MINUTES }>;
+	type ReportWindow = ConstU32<{ 10 * super::MINUTES }>;
+	type DisputeWindow = ConstU32<{ 10 * super::MINUTES }>;
+	type ValidatorsPerOrder = ConstU32<3>;
+	type SegmentsPerValidator = ConstU32<4>;
+	type RefereesPerDispute = ConstU32<3>;
+	type FaultSlash = ProofFaultSlash;
+	type MaxWorkers = ConstU32<8>;
+	type MaxTasks = ConstU32<96>;
+	type MaxCheckpointBytes = ConstU32<{ 1024 * 1024 }>;
+	type MaxDrawsPerBlock = ConstU32<4>;
+	type MaxPendingDraws = ConstU32<1024>;
+	type WeightInfo = pallet_proof_of_train::weights::SubstrateWeight<Runtime>;
+}
+
+/// Certificate NFTs in a pallet-nfts collection owned by the pallet.
+impl pallet_certificates::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type PalletId = CertificatesPalletId;
+}
+
 /// Registers workers through compute staking for the orders pallet's benchmarks.
 #[cfg(feature = "runtime-benchmarks")]
 pub struct RegisterBenchmarkWorker;

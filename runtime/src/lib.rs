@@ -162,6 +162,10 @@ mod runtime {
 	pub type ComputeStaking = pallet_compute_staking;
 	#[runtime::pallet_index(9)]
 	pub type TrainingOrders = pallet_training_orders;
+	#[runtime::pallet_index(10)]
+	pub type ProofOfTrain = pallet_proof_of_train;
+	#[runtime::pallet_index(11)]
+	pub type Certificates = pallet_certificates;
 }
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -174,5 +178,6 @@ mod benches {
 		[pallet_sudo, Sudo]
 		[pallet_compute_staking, ComputeStaking]
 		[pallet_training_orders, TrainingOrders]
+		[pallet_proof_of_train, ProofOfTrain]
 	);
 }

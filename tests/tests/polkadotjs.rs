@@ -1,7 +1,8 @@
 //! polkadot.js (@polkadot/api) against real dev nodes: connects, decodes the metadata, submits a
 //! transfer and sees it finalized (tests/polkadotjs/check.mjs); registers a worker, chills,
 //! unbonds and withdraws (tests/polkadotjs/staking.mjs); creates an order with escrow, sees it
-//! assigned, cancels it, and expires an unserved one (tests/polkadotjs/orders.mjs).
+//! assigned, cancels it, and expires an unserved one (tests/polkadotjs/orders.mjs); plays an
+//! honest order through proof of train to certificate NFTs (tests/polkadotjs/proof.mjs).
 
 use std::{process::Command, time::Duration};
 
@@ -48,4 +49,9 @@ async fn polkadot_js_registers_chills_unbonds_and_withdraws_a_worker() {
 #[tokio::test(flavor = "multi_thread")]
 async fn polkadot_js_creates_assigns_cancels_and_expires_orders() {
 	run_script("polkadotjs-orders", "orders.mjs", "orders check passed").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polkadot_js_proves_validates_pays_and_certifies_an_order() {
+	run_script("polkadotjs-proof", "proof.mjs", "proof check passed").await;
 }

@@ -1,7 +1,7 @@
 //! Benchmarks of every call at its worst case, and of assigning the workers of one order.
 
 use super::*;
-use alloc::{vec, vec::Vec};
+use alloc::vec;
 use decenter_primitives::{
 	order::{DatasetCommitment, LabelLayout, Variant, Workload, MAX_SWEEP_VARIANTS},
 	spec::{

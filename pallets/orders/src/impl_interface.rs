@@ -35,6 +35,10 @@ impl<T: Config> TrainingOrdersInterface<T::AccountId, BlockNumberFor<T>> for Pal
 		Self::do_begin_validation(order, validators)
 	}
 
+	fn add_validators(order: OrderId, validators: Vec<T::AccountId>) -> DispatchResult {
+		Self::do_add_validators(order, validators)
+	}
+
 	fn complete(
 		order: OrderId,
 		accepted: &[T::AccountId],

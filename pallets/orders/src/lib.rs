@@ -231,6 +231,8 @@ pub mod pallet {
 		ProvingStarted { order: OrderId },
 		/// Validators were assigned.
 		ValidationStarted { order: OrderId, validators: alloc::vec::Vec<T::AccountId> },
+		/// Referees of a dispute joined the validators.
+		ValidatorsAdded { order: OrderId, validators: alloc::vec::Vec<T::AccountId> },
 		/// The client added to the budget.
 		ToppedUp { order: OrderId, amount: BalanceOf<T> },
 		/// The client cancelled; `paid` went to workers for work done, `refunded` back.

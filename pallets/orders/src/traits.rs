@@ -30,6 +30,10 @@ pub trait TrainingOrdersInterface<AccountId, BlockNumber> {
 	/// `Proving` to `Validating`.
 	fn begin_validation(order: OrderId, validators: Vec<AccountId>) -> DispatchResult;
 
+	/// Adds `validators` (referees of a dispute) to those of a `Validating` order: they may
+	/// fetch its artifacts and are paid like the others if they report honestly.
+	fn add_validators(order: OrderId, validators: Vec<AccountId>) -> DispatchResult;
+
 	/// Accepts the work of `accepted` workers and pays out from escrow: each accepted worker
 	/// its slot's share of the worker pool, the `validators` the validator pool in equal
 	/// parts, the chain its fee; what is left (shares of rejected workers, rounding) goes back

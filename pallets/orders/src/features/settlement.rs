@@ -38,6 +38,20 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	pub(crate) fn do_add_validators(id: OrderId, validators: Vec<T::AccountId>) -> DispatchResult {
+		let mut order = Orders::<T>::get(id).ok_or(Error::<T>::UnknownOrder)?;
+		ensure!(order.status == OrderStatus::Validating, Error::<T>::WrongState);
+		for validator in &validators {
+			order
+				.validators
+				.try_push(validator.clone())
+				.map_err(|_| Error::<T>::TooManyValidators)?;
+		}
+		Orders::<T>::insert(id, order);
+		Self::deposit_event(Event::ValidatorsAdded { order: id, validators });
+		Ok(())
+	}
+
 	/// Pays the validator pool to `validators` in equal parts; returns what was paid.
 	fn pay_validators(order: &OrderOf<T>, validators: &[T::AccountId]) -> BalanceOf<T> {
 		let each =

@@ -1,0 +1,11 @@
+//! One module per part of the game; each rule lives in one place.
+
+mod commitment;
+mod draws;
+mod faults;
+mod phases;
+mod reports;
+mod settlement;
+
+#[cfg(test)]
+pub(crate) use draws::sample_segments;
