@@ -1,7 +1,9 @@
-// polkadot.js check of the proof-of-train game on a dev node, driven only by extrinsics: a
-// client orders training, the worker commits and reveals its proof of train, three validators
-// are drawn, they and the worker commit and reveal their reports, and the order settles: the
-// escrow is paid out exactly and certificate NFTs are minted with the model's attributes.
+// polkadot.js check of the proof-of-train game on a dev node, driven only by extrinsics:
+// 1. an honest order: the worker commits and reveals its proof of train, three validators are
+//    drawn, they and the worker commit and reveal their reports, and the order settles: the
+//    escrow is paid out exactly and certificate NFTs are minted with the model's attributes;
+// 2. a worker that skipped training: the validators' re-execution contradicts it, three
+//    referees are drawn and confirm, the worker is slashed and the client refunded.
 //
 // The "training" is simulated with the shared hashing rules (primitives/src/proof.rs): the
 // state after step s is the checkpoint of parameters [[1, s]] and no optimizer state, so every
@@ -86,6 +88,10 @@ function f32s(values) {
 }
 const tensors = (list) => u8aConcat(u32(list.length), ...list.map((t) => u8aConcat(u64(t.length), f32s(t))));
 const state = (step) => H('decenter/checkpoint', u64(step), tensors([[1, step]]), tensors([]));
+// What a worker that skipped training publishes.
+const forged = (step) => H('decenter/checkpoint', u64(step), tensors([[9, step]]), tensors([]));
+// What re-executing from a state that is not the honest one yields (any fixed rule will do).
+const rerun = (start, step) => blake2AsU8a(u8aConcat(start, u32(step)), 256);
 function merkleRoot(items) {
   let level = items.map((item) => H('decenter/merkle-leaf', item));
   if (level.length === 0) return H('decenter/merkle-node');
@@ -100,12 +106,13 @@ function merkleRoot(items) {
 const seal = (value, salt, account) => H('decenter/seal', value, salt, decodeAddress(account));
 const argType = (call, index) => call.meta.args[index].type.toString();
 
-// --- accounts ---
+// --- accounts: a client, a worker, six validators (three per order, three referees) ---
 const keyring = new Keyring({ type: 'sr25519' });
 const alice = keyring.addFromUri('//Alice');
 const client = keyring.addFromUri('//DeCenterProofClient');
 const worker = keyring.addFromUri('//DeCenterProofWorker');
-const validators = [0, 1, 2].map((i) => keyring.addFromUri(`//DeCenterProofValidator${i}`));
+const validators = [0, 1, 2, 3, 4, 5].map((i) => keyring.addFromUri(`//DeCenterProofValidator${i}`));
+const byAddress = new Map([client, worker, ...validators].map((k) => [k.address, k]));
 for (const who of [client, worker, ...validators]) {
   await send(api.tx.balances.transferKeepAlive(who.address, 1_000n * DCEN), alice);
 }
@@ -116,9 +123,9 @@ await Promise.all([
   ...validators.map((v, i) =>
     submit(api.tx.computeStaking.registerValidator(capacity, 'CPU', `http://127.0.0.1:871${i}`, bond), v)),
 ]);
-console.log('worker and 3 validators registered');
+console.log('worker and 6 validators registered');
 
-// --- the order: 8 steps, a checkpoint every 2 (4 segments, all checked by every validator) ---
+// --- orders of 8 steps, a checkpoint every 2 (4 segments, all checked by every validator) ---
 const dataset = (records) => ({
   artifact: { root: `0x${'07'.repeat(32)}`, size: 4096, location: 'http://127.0.0.1:8700/digits.csv' },
   records, features: 64, label: { Class: { classes: 10 } },
@@ -134,82 +141,109 @@ const spec = {
   dataset: dataset(1_500), validation: dataset(297), workload: { Replicas: 1 },
 };
 const budget = 100n * DCEN;
-const head = (await api.rpc.chain.getHeader()).number.toNumber();
-let events = await submit(api.tx.trainingOrders.createOrder(spec, capacity, null, head + 300, head + 600, budget), client);
-const id = events.find((e) => e.section === 'trainingOrders' && e.method === 'OrderCreated').data.order.toNumber();
-const status = async () => (await api.query.trainingOrders.orders(id)).unwrap().status.toString();
-await until('assignment', async () => (await status()) === 'Assigned');
-await submit(api.tx.trainingOrders.confirmAssignment(id), worker);
-if ((await status()) !== 'Training') fail(`order ${id} is ${await status()}, expected Training`);
-console.log(`order ${id} assigned and training`);
-
-// --- proof of train: commit, then reveal ---
 const checkpointStep = (i) => Math.min(i * INTERVAL, STEPS);
-const checkpoints = [0, 1, 2, 3, 4].map((i) => state(checkpointStep(i)));
-const commitment = api.createType(argType(api.tx.proofOfTrain.revealProof, 1), {
-  checkpointRoot: merkleRoot(checkpoints),
-  checkpoints: 4,
-  finalModel: H('decenter/model', tensors([[1, STEPS]])),
-  lossTrace: H('decenter/loss-trace', tensors([[2.5, 1.25]])),
-});
-const commitmentHash = H('decenter/pot-commitment', commitment.toU8a());
-const workerSalt = blake2AsU8a(stringToU8a('worker salt'), 256);
-await submit(api.tx.proofOfTrain.commitProof(id, seal(commitmentHash, workerSalt, worker.address)), worker);
-if ((await status()) !== 'Proving') fail('the commit did not move the order to Proving');
-await expectError(
-  send(api.tx.proofOfTrain.revealProof(id, commitment, blake2AsU8a(stringToU8a('other'), 256), checkpoints), worker),
-  'proofOfTrain.SealMismatch',
-);
-await submit(api.tx.proofOfTrain.revealProof(id, commitment, workerSalt, checkpoints), worker);
-console.log('proof committed and revealed');
+const status = async (id) => (await api.query.trainingOrders.orders(id)).unwrap().status.toString();
+const round = async (id) => (await api.query.proofOfTrain.rounds(id)).unwrap();
 
-// --- validators are drawn in the next block ---
-const round = await until('the validator draw', async () => {
-  const r = await api.query.proofOfTrain.rounds(id);
-  return r.isSome && r.unwrap().phase.isReporting ? r.unwrap() : null;
-});
-const drawn = round.validators.map((v) => v.account.toString()).sort();
-if (JSON.stringify(drawn) !== JSON.stringify(validators.map((v) => v.address).sort())) fail(`drew ${drawn}`);
-if ((await status()) !== 'Validating') fail('order not Validating after the draw');
-console.log(`validators drawn, ${round.tasks.length} segment checks`);
-
-// --- reports: every reporter re-executes its tasks (here: the honest hashes) ---
-const reportType = argType(api.tx.proofOfTrain.revealReport, 1);
-async function reportOf(who, isValidator) {
-  const tasks = await api.call.proofOfTrainApi.tasksOf(id, who.address);
-  const claims = tasks.map(([, task]) => ({
-    Computed: {
-      end: state(checkpointStep(task.segment.toNumber() + 1)),
-      probe: state(task.probeStep.toNumber()),
-    },
-  }));
-  const metrics = isValidator ? [{ loss: 250_000_000, accuracy: 937_500 }] : [];
-  return api.createType(reportType, { claims, metrics });
+async function startOrder() {
+  const head = (await api.rpc.chain.getHeader()).number.toNumber();
+  const events = await submit(api.tx.trainingOrders.createOrder(spec, capacity, null, head + 300, head + 600, budget), client);
+  const id = events.find((e) => e.section === 'trainingOrders' && e.method === 'OrderCreated').data.order.toNumber();
+  await until('assignment', async () => (await status(id)) === 'Assigned');
+  await submit(api.tx.trainingOrders.confirmAssignment(id), worker);
+  if ((await status(id)) !== 'Training') fail(`order ${id} is ${await status(id)}, expected Training`);
+  console.log(`order ${id} assigned and training`);
+  return id;
 }
-const reporters = [...validators.map((v) => [v, true]), [worker, false]];
-const reports = await Promise.all(reporters.map(([who, isValidator]) => reportOf(who, isValidator)));
-const salts = reporters.map(([who]) => blake2AsU8a(stringToU8a(`salt ${who.address}`), 256));
-await Promise.all(reporters.map(([who], i) =>
-  submit(api.tx.proofOfTrain.commitReport(id, seal(H('decenter/report', reports[i].toU8a()), salts[i], who.address)), who)));
-const phase = (await api.query.proofOfTrain.rounds(id)).unwrap().phase;
-if (!phase.isRevealingReports) fail(`phase ${phase} after every commit, expected RevealingReports`);
 
+// A worker's run: honest, or forged after step 0.
+function run(honest) {
+  const at = (step) => (honest || step === 0 ? state(step) : forged(step));
+  const checkpoints = [0, 1, 2, 3, 4].map((i) => at(checkpointStep(i)));
+  const commitment = api.createType(argType(api.tx.proofOfTrain.revealProof, 1), {
+    checkpointRoot: merkleRoot(checkpoints),
+    checkpoints: 4,
+    finalModel: H('decenter/model', tensors([[honest ? 1 : 9, STEPS]])),
+    lossTrace: H('decenter/loss-trace', tensors([[2.5, 1.25]])),
+  });
+  // What the worker claims about a task, and what honest re-execution from its checkpoint gives.
+  const own = (task) => ({ end: checkpoints[task.segment.toNumber() + 1], probe: at(task.probeStep.toNumber()) });
+  const reexecute = (task) => {
+    const segment = task.segment.toNumber();
+    const start = checkpoints[segment];
+    const [endStep, probeStep] = [checkpointStep(segment + 1), task.probeStep.toNumber()];
+    return u8aToHex(start) === u8aToHex(state(checkpointStep(segment)))
+      ? { end: state(endStep), probe: state(probeStep) }
+      : { end: rerun(start, endStep), probe: rerun(start, probeStep) };
+  };
+  return { checkpoints, commitment, own, reexecute };
+}
+
+async function prove(id, work) {
+  const commitmentHash = H('decenter/pot-commitment', work.commitment.toU8a());
+  const salt = blake2AsU8a(stringToU8a(`worker salt ${id}`), 256);
+  await submit(api.tx.proofOfTrain.commitProof(id, seal(commitmentHash, salt, worker.address)), worker);
+  if ((await status(id)) !== 'Proving') fail('the commit did not move the order to Proving');
+  await expectError(
+    send(api.tx.proofOfTrain.revealProof(id, work.commitment, blake2AsU8a(stringToU8a('other'), 256), work.checkpoints), worker),
+    'proofOfTrain.SealMismatch',
+  );
+  await submit(api.tx.proofOfTrain.revealProof(id, work.commitment, salt, work.checkpoints), worker);
+  const drawn = await until('the validator draw', async () => {
+    const r = await api.query.proofOfTrain.rounds(id);
+    return r.isSome && r.unwrap().phase.isReporting ? r.unwrap().validators.map((v) => v.account.toString()) : null;
+  });
+  if (drawn.length !== 3 || drawn.some((a) => !validators.some((v) => v.address === a))) fail(`drew ${drawn}`);
+  if ((await status(id)) !== 'Validating') fail('order not Validating after the draw');
+  console.log(`proof committed and revealed, validators drawn`);
+  return drawn;
+}
+
+// Every reporter of the current phase (`accounts`) commits its report, then all reveal; the
+// worker reports its own claims, validators and referees re-execute. Returns the reveal events.
+const reportType = argType(api.tx.proofOfTrain.revealReport, 1);
+async function reportPhase(id, work, accounts, expectNext) {
+  const reports = await Promise.all(accounts.map(async (address) => {
+    const tasks = await api.call.proofOfTrainApi.tasksOf(id, address);
+    const isWorker = address === worker.address;
+    const claims = tasks.map(([, task]) => ({ Computed: isWorker ? work.own(task) : work.reexecute(task) }));
+    const isValidator = (await round(id)).validators.some((v) => v.account.toString() === address);
+    const metrics = isValidator ? [{ loss: 250_000_000, accuracy: 937_500 }] : [];
+    return api.createType(reportType, { claims, metrics });
+  }));
+  const salts = accounts.map((address) => blake2AsU8a(stringToU8a(`salt ${id} ${address}`), 256));
+  await Promise.all(accounts.map((address, i) => submit(
+    api.tx.proofOfTrain.commitReport(id, seal(H('decenter/report', reports[i].toU8a()), salts[i], address)),
+    byAddress.get(address),
+  )));
+  const phase = (await round(id)).phase;
+  if (!phase[`is${expectNext}`]) fail(`phase ${phase} after every commit, expected ${expectNext}`);
+  const revealed = await Promise.all(accounts.map((address, i) =>
+    submit(api.tx.proofOfTrain.revealReport(id, reports[i], salts[i]), byAddress.get(address))));
+  return revealed.flat();
+}
+
+const event = (events, section, method) => events.find((e) => e.section === section && e.method === method);
+
+// --- 1. an honest order ---
+const honestWork = run(true);
+const honest = await startOrder();
+const drawn = await prove(honest, honestWork);
+const watched = [client.address, worker.address, ...drawn];
 const before = new Map();
-for (const who of [client.address, worker.address, ...validators.map((v) => v.address)]) {
+for (const who of watched) {
   before.set(who, await free(who));
   fees.set(who, 0n);
 }
-const revealed = await Promise.all(reporters.map(([who], i) =>
-  submit(api.tx.proofOfTrain.revealReport(id, reports[i], salts[i]), who)));
-const all = revealed.flat();
-const settled = all.find((e) => e.section === 'proofOfTrain' && e.method === 'Settled');
+const settledEvents = await reportPhase(honest, honestWork, [...drawn, worker.address], 'RevealingReports');
+const settled = event(settledEvents, 'proofOfTrain', 'Settled');
 if (!settled) fail('no proofOfTrain.Settled event');
-const completed = all.find((e) => e.section === 'trainingOrders' && e.method === 'OrderCompleted');
+const completed = event(settledEvents, 'trainingOrders', 'OrderCompleted');
 if (!completed) fail('no trainingOrders.OrderCompleted event');
-if ((await status()) !== 'Completed') fail(`order is ${await status()}`);
-if (all.some((e) => e.section === 'proofOfTrain' && e.method === 'Faulted')) fail('an honest party was faulted');
+if ((await status(honest)) !== 'Completed') fail(`order is ${await status(honest)}`);
+if (event(settledEvents, 'proofOfTrain', 'Faulted')) fail('an honest party was faulted');
 
-// --- the escrow, paid out exactly: 80 % worker, 15 % validators, 5 % treasury ---
+// The escrow, paid out exactly: 80 % worker, 15 % validators, 5 % treasury.
 const { workersPaid, validatorsPaid, fee, refunded } = completed.data;
 if (workersPaid.toBigInt() !== budget * 80n / 100n) fail(`workers paid ${workersPaid}`);
 if (validatorsPaid.toBigInt() !== budget * 15n / 100n) fail(`validators paid ${validatorsPaid}`);
@@ -217,18 +251,18 @@ if (fee.toBigInt() !== budget * 5n / 100n) fail(`fee ${fee}`);
 if (refunded.toBigInt() !== 0n) fail(`refunded ${refunded}`);
 const gained = async (who) => (await free(who)) - before.get(who) + fees.get(who);
 if ((await gained(worker.address)) !== budget * 80n / 100n) fail(`worker gained ${await gained(worker.address)}`);
-for (const v of validators) {
-  if ((await gained(v.address)) !== budget * 5n / 100n) fail(`validator gained ${await gained(v.address)}`);
+for (const v of drawn) {
+  if ((await gained(v)) !== budget * 5n / 100n) fail(`validator gained ${await gained(v)}`);
 }
 const deposit = api.consts.trainingOrders.orderDeposit.toBigInt();
 if ((await gained(client.address)) !== deposit) fail(`client got back ${await gained(client.address)}, expected the deposit`);
-console.log(`order ${id} settled: ${workersPaid.toBigInt() / DCEN} DCEN to the worker, ${validatorsPaid.toBigInt() / DCEN} to the validators, ${fee.toBigInt() / DCEN} fee`);
+console.log(`order ${honest} settled: ${workersPaid.toBigInt() / DCEN} DCEN to the worker, ${validatorsPaid.toBigInt() / DCEN} to the validators, ${fee.toBigInt() / DCEN} fee`);
 
-// --- certificates: NFTs in the pallet's collection, with attributes ---
+// Certificates: NFTs in the pallet's collection, with attributes.
 const ids = settled.data.certificates.map((n) => n.toNumber());
 if (ids.length !== 5) fail(`${ids.length} certificates, expected 5 (model, worker, 3 validators)`);
 const collection = (await api.query.certificates.certificateCollection()).unwrap();
-const modelHash = u8aToHex(commitment.finalModel);
+const modelHash = u8aToHex(honestWork.commitment.finalModel);
 if (settled.data.modelHash.unwrap().toHex() !== modelHash) fail('settled a different model');
 const item = async (n) => (await api.query.nfts.item(collection, n)).unwrap();
 if ((await item(ids[0])).owner.toString() !== client.address) fail('model certificate not owned by the client');
@@ -238,7 +272,7 @@ const attribute = async (n, key) => {
   return new TextDecoder().decode(hexToU8a(value.unwrap()[0].toHex()));
 };
 if ((await attribute(ids[0], 'model_hash')) !== modelHash) fail('model_hash attribute');
-if ((await attribute(ids[0], 'order')) !== `${id}`) fail('order attribute');
+if ((await attribute(ids[0], 'order')) !== `${honest}`) fail('order attribute');
 if ((await attribute(ids[0], 'accuracy')) !== '0.937500') fail('accuracy attribute');
 if ((await attribute(ids[2], 'kind')) !== 'validator') fail('kind attribute');
 const byModel = (await api.call.certificatesApi.certificatesForModel(modelHash)).map((n) => n.toNumber());
@@ -248,6 +282,35 @@ if (!mine.includes(ids[0])) fail('the client does not hold the model certificate
 await expectError(send(api.tx.nfts.transfer(collection, ids[1], alice.address), worker), 'nfts.ItemLocked');
 console.log(`certificates ${ids.join(', ')} minted in collection ${collection}`);
 
-console.log('proof check passed: committed, revealed, validated, paid out exactly, certified');
+// --- 2. a worker that skipped training is caught and slashed ---
+const cheatWork = run(false);
+const cheat = await startOrder();
+const checkers = await prove(cheat, cheatWork);
+const heldBefore = (await api.query.computeStaking.participants(worker.address)).unwrap().bond.toBigInt();
+const disputeEvents = await reportPhase(cheat, cheatWork, [...checkers, worker.address], 'RevealingReports');
+if (!event(disputeEvents, 'proofOfTrain', 'DisputeOpened')) fail('no dispute opened');
+const referees = await until('the referee draw', async () => {
+  const r = await api.query.proofOfTrain.rounds(cheat);
+  return r.isSome && r.unwrap().phase.isRefereeing ? r.unwrap().referees.map((v) => v.account.toString()) : null;
+});
+if (referees.length !== 3 || referees.some((r) => checkers.includes(r))) fail(`referees ${referees}`);
+console.log(`dispute opened, referees drawn`);
+const verdictEvents = await reportPhase(cheat, cheatWork, referees, 'RevealingVerdicts');
+const faulted = verdictEvents.filter((e) => e.section === 'proofOfTrain' && e.method === 'Faulted');
+if (faulted.length !== 1 || faulted[0].data.who.toString() !== worker.address) fail(`faulted: ${faulted.map((e) => e.data.who)}`);
+if (faulted[0].data.fault.toString() !== 'WrongResult') fail(`fault ${faulted[0].data.fault}`);
+const slashed = faulted[0].data.slashed.toBigInt();
+if (slashed !== heldBefore / 10n) fail(`slashed ${slashed}, expected 10% of ${heldBefore}`);
+const heldAfter = (await api.query.computeStaking.participants(worker.address)).unwrap().bond.toBigInt();
+if (heldAfter !== heldBefore - slashed) fail(`bond ${heldAfter} after the slash`);
+const failed = event(verdictEvents, 'trainingOrders', 'OrderFailed');
+if (!failed) fail('no trainingOrders.OrderFailed event');
+if ((await status(cheat)) !== 'Failed') fail(`order is ${await status(cheat)}`);
+if (failed.data.validatorsPaid.toBigInt() !== budget * 15n / 100n) fail(`checkers paid ${failed.data.validatorsPaid}`);
+if (failed.data.refunded.toBigInt() !== budget * 85n / 100n) fail(`client refunded ${failed.data.refunded}`);
+if (event(verdictEvents, 'certificates', 'CertificateIssued')) fail('a rejected order was certified');
+console.log(`order ${cheat}: the cheating worker lost ${slashed / DCEN} DCEN, the client got ${failed.data.refunded.toBigInt() / DCEN} DCEN back`);
+
+console.log('proof check passed: honest order paid out exactly and certified; cheating worker caught and slashed');
 clearTimeout(timer);
 await api.disconnect();
