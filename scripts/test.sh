@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# NVRTC for the CUDA kernels' compile check, which must not be skipped here.
+source scripts/nvrtc-env.sh
+export DECENTER_REQUIRE_NVRTC=1
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 

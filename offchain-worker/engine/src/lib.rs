@@ -15,6 +15,8 @@ extern crate alloc;
 pub mod backend;
 #[cfg(feature = "std")]
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 #[cfg(feature = "std")]
 pub mod data;
 pub mod math;
