@@ -106,7 +106,7 @@ pub fn run(isa: Isa, op: &Operands<'_>, c: &mut [f32]) {
 	}
 	let packed = &packed;
 	let work = |(tile, c_rows): (usize, &mut [f32])| {
-		dispatch!(isa, || compute_rows(op, packed, tile * MR, c_rows))
+		dispatch!(isa, || compute_rows(isa, op, packed, tile * MR, c_rows))
 	};
 	let chunk = MR * op.cols;
 	if op.rows * op.red * op.cols < PARALLEL_THRESHOLD || rayon::current_num_threads() == 1 {
@@ -118,13 +118,13 @@ pub fn run(isa: Isa, op: &Operands<'_>, c: &mut [f32]) {
 
 /// Rows `row0 ..` of `c` (as many as `c_rows` holds, at most `MR`).
 #[inline(always)]
-fn compute_rows(op: &Operands<'_>, packed: &[f32], row0: usize, c_rows: &mut [f32]) {
+fn compute_rows(isa: Isa, op: &Operands<'_>, packed: &[f32], row0: usize, c_rows: &mut [f32]) {
 	let rows = c_rows.len() / op.cols;
 	for (jb, panel) in packed.chunks_exact(op.red * NR).enumerate() {
 		let j0 = jb * NR;
 		let width = NR.min(op.cols - j0);
 		if rows == MR {
-			let acc = tile::<MR>(op, panel, row0);
+			let acc = full_tile(isa, op, panel, row0);
 			for (r, out) in acc.iter().enumerate() {
 				c_rows[r * op.cols + j0..r * op.cols + j0 + width].copy_from_slice(&out[..width]);
 			}
@@ -135,6 +135,73 @@ fn compute_rows(op: &Operands<'_>, packed: &[f32], row0: usize, c_rows: &mut [f3
 					.copy_from_slice(&acc[0][..width]);
 			}
 		}
+	}
+}
+
+/// A full `MR×NR` tile: the AVX-512 kernel where the CPU has it, else the portable one.
+#[inline(always)]
+fn full_tile(isa: Isa, op: &Operands<'_>, panel: &[f32], row0: usize) -> [[f32; NR]; MR] {
+	#[cfg(target_arch = "x86_64")]
+	if isa == Isa::Avx512 {
+		let last = (row0 + MR - 1) * op.row_stride + op.red.saturating_sub(1) * op.red_stride;
+		if op.red > 0 && last < op.a.len() && panel.len() >= op.red * NR {
+			// SAFETY: the CPU has AVX-512F and FMA (`Isa::detect`), and every index the kernel
+			// reads is below `last < a.len()` and `red·NR ≤ panel.len()`.
+			return unsafe {
+				avx512::tile(
+					op.a,
+					row0 * op.row_stride,
+					op.row_stride,
+					op.red_stride,
+					panel,
+					op.red,
+				)
+			};
+		}
+	}
+	let _ = isa;
+	tile::<MR>(op, panel, row0)
+}
+
+/// The AVX-512 micro-kernel: `MR×NR` accumulators in 16 zmm registers; for each reduction
+/// index `p` (ascending) two vectors of B and one broadcast of A per row, fused multiply-add.
+/// Each output's sequence is the plain loop's: `acc = fma(a[r][p], b[p][c], acc)` from 0.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+	use super::{MR, NR};
+	use core::arch::x86_64::*;
+
+	#[target_feature(enable = "avx512f,fma")]
+	pub unsafe fn tile(
+		a: &[f32],
+		first: usize,
+		row_stride: usize,
+		red_stride: usize,
+		panel: &[f32],
+		red: usize,
+	) -> [[f32; NR]; MR] {
+		let (pa, pb) = (a.as_ptr(), panel.as_ptr());
+		let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+		let mut rows = [0usize; MR];
+		for (r, row) in rows.iter_mut().enumerate() {
+			*row = first + r * row_stride;
+		}
+		for p in 0..red {
+			let b0 = _mm512_loadu_ps(pb.add(p * NR));
+			let b1 = _mm512_loadu_ps(pb.add(p * NR + 16));
+			let offset = p * red_stride;
+			for r in 0..MR {
+				let av = _mm512_set1_ps(*pa.add(rows[r] + offset));
+				acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+				acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+			}
+		}
+		let mut out = [[0.0f32; NR]; MR];
+		for r in 0..MR {
+			_mm512_storeu_ps(out[r].as_mut_ptr(), acc[r][0]);
+			_mm512_storeu_ps(out[r].as_mut_ptr().add(16), acc[r][1]);
+		}
+		out
 	}
 }
 

@@ -193,7 +193,36 @@ impl Backend for Cpu {
 		slot0: &mut Vec<f32>,
 		slot1: &mut Vec<f32>,
 	) -> Result<(), DeviceError> {
-		gemm::apply_update(self.isa, update, w, g, slot0, slot1);
+		// Element-wise: any split over threads gives the same bits.
+		const CHUNK: usize = 16 * 1024;
+		let isa = self.isa;
+		if w.len() < 2 * CHUNK || self.threads == 1 {
+			gemm::apply_update(isa, update, w, g, slot0, slot1);
+			return Ok(());
+		}
+		// Unused slots are empty: they give empty chunks.
+		fn chunks(slot: &mut [f32], used: bool) -> Vec<&mut [f32]> {
+			if used {
+				slot.chunks_mut(CHUNK).collect()
+			} else {
+				Vec::new()
+			}
+		}
+		let mut first = chunks(slot0, update.slots() > 0).into_iter();
+		let mut second = chunks(slot1, update.slots() > 1).into_iter();
+		let parts: Vec<_> = w
+			.chunks_mut(CHUNK)
+			.zip(g.chunks(CHUNK))
+			.map(|(w, g)| {
+				(w, g, first.next().unwrap_or_default(), second.next().unwrap_or_default())
+			})
+			.collect();
+		self.pool.install(|| {
+			use rayon::prelude::*;
+			parts
+				.into_par_iter()
+				.for_each(|(w, g, a, b)| gemm::apply_update(isa, update, w, g, a, b));
+		});
 		Ok(())
 	}
 }
