@@ -12,6 +12,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+pub mod artifact;
 pub mod backend;
 #[cfg(feature = "std")]
 pub mod cpu;
@@ -22,6 +24,10 @@ pub mod data;
 pub mod math;
 pub mod model;
 pub mod ops;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod pot;
+#[cfg(feature = "progress")]
+pub mod progress;
 pub mod rng;
 pub mod train;

@@ -8,7 +8,6 @@
 //! NVRTC comes from PyPI's `nvidia-cuda-nvrtc-cu12` wheel (scripts/install-deps.sh puts it on
 //! `LD_LIBRARY_PATH`); `DECENTER_REQUIRE_NVRTC=1` (set by scripts/test.sh) makes its absence a
 //! failure instead of a skip. `DECENTER_BLESS_PTX=1` rewrites `kernels/ops.ptx`.
-#![cfg(feature = "cuda")]
 
 mod common;
 
