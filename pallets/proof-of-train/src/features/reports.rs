@@ -145,7 +145,7 @@ impl<T: Config> Pallet<T> {
 				let expected = round
 					.tasks
 					.get(*index)
-					.and_then(|task| checkpoints.get(task.segment as usize + 1));
+					.and_then(|task| checkpoints.get((task.segment as usize).saturating_add(1)));
 				match (claim, expected) {
 					(Claim::Computed { end, .. }, Some(expected)) if end == expected => {},
 					_ => return Err(Error::<T>::InconsistentClaim.into()),
