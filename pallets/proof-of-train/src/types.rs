@@ -173,6 +173,43 @@ pub struct Round<
 	pub entropy: Hash256,
 }
 
+impl<AccountId, BlockNumber, MaxWorkers, MaxValidators, MaxReferees, MaxTasks>
+	Round<AccountId, BlockNumber, MaxWorkers, MaxValidators, MaxReferees, MaxTasks>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxWorkers: Get<u32>,
+	MaxValidators: Get<u32>,
+	MaxReferees: Get<u32>,
+	MaxTasks: Get<u32>,
+{
+	/// The account of `party` and its fault, if `party` is in the round.
+	pub fn party(&self, party: Reporter) -> Option<(&AccountId, Option<Fault>)> {
+		match party {
+			Reporter::Worker(i) => self.workers.get(i as usize).map(|w| (&w.account, w.fault)),
+			Reporter::Validator(i) => {
+				self.validators.get(i as usize).map(|v| (&v.account, v.fault))
+			},
+			Reporter::Referee(i) => self.referees.get(i as usize).map(|r| (&r.account, r.fault)),
+		}
+	}
+
+	/// The account of `party` and its fault, to be set.
+	pub fn party_mut(&mut self, party: Reporter) -> Option<(&AccountId, &mut Option<Fault>)> {
+		match party {
+			Reporter::Worker(i) => {
+				self.workers.get_mut(i as usize).map(|w| (&w.account, &mut w.fault))
+			},
+			Reporter::Validator(i) => {
+				self.validators.get_mut(i as usize).map(|v| (&v.account, &mut v.fault))
+			},
+			Reporter::Referee(i) => {
+				self.referees.get_mut(i as usize).map(|r| (&r.account, &mut r.fault))
+			},
+		}
+	}
+}
+
 /// A sealed report and, once revealed, the report.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,

@@ -16,24 +16,12 @@ impl<T: Config> Pallet<T> {
 		reason: SlashReason,
 		beneficiary: Option<T::AccountId>,
 	) {
-		let (account, slot) = match party {
-			Reporter::Worker(i) => match round.workers.get_mut(i as usize) {
-				Some(worker) => (worker.account.clone(), &mut worker.fault),
-				None => return,
-			},
-			Reporter::Validator(i) => match round.validators.get_mut(i as usize) {
-				Some(checker) => (checker.account.clone(), &mut checker.fault),
-				None => return,
-			},
-			Reporter::Referee(i) => match round.referees.get_mut(i as usize) {
-				Some(checker) => (checker.account.clone(), &mut checker.fault),
-				None => return,
-			},
-		};
+		let Some((account, slot)) = round.party_mut(party) else { return };
 		if slot.is_some() {
 			return;
 		}
 		*slot = Some(fault);
+		let account = account.clone();
 		let slashed = T::Staking::slash_fraction(
 			&account,
 			T::FaultSlash::get(),

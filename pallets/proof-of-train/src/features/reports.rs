@@ -33,18 +33,13 @@ impl<T: Config> Pallet<T> {
 
 	/// Whether `party` is faulted (or, for a worker, never revealed a proof).
 	fn out_of_round(round: &RoundOf<T>, party: Reporter) -> bool {
-		match party {
-			Reporter::Worker(i) => round
-				.workers
-				.get(i as usize)
-				.map_or(true, |w| w.fault.is_some() || w.commitment.is_none()),
-			Reporter::Validator(i) => {
-				round.validators.get(i as usize).map_or(true, |v| v.fault.is_some())
+		let unrevealed = match party {
+			Reporter::Worker(i) => {
+				round.workers.get(i as usize).map_or(true, |w| w.commitment.is_none())
 			},
-			Reporter::Referee(i) => {
-				round.referees.get(i as usize).map_or(true, |r| r.fault.is_some())
-			},
-		}
+			Reporter::Validator(_) | Reporter::Referee(_) => false,
+		};
+		unrevealed || round.party(party).map_or(true, |(_, fault)| fault.is_some())
 	}
 
 	/// Indices (into `round.tasks`) of the tasks `party` reports on, in report order. A referee
@@ -196,13 +191,10 @@ impl<T: Config> Pallet<T> {
 			.chain((0..round.validators.len() as u32).map(Reporter::Validator))
 			.chain((0..round.referees.len() as u32).map(Reporter::Referee));
 		for party in parties {
-			let account = match party {
-				Reporter::Worker(i) => round.workers.get(i as usize).map(|w| &w.account),
-				Reporter::Validator(i) => round.validators.get(i as usize).map(|v| &v.account),
-				Reporter::Referee(i) => round.referees.get(i as usize).map(|r| &r.account),
-			};
-			let Some(report) =
-				account.and_then(|a| Reports::<T>::get(id, a)).and_then(|e| e.report)
+			let Some(report) = round
+				.party(party)
+				.and_then(|(account, _)| Reports::<T>::get(id, account))
+				.and_then(|e| e.report)
 			else {
 				continue;
 			};

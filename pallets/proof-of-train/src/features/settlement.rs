@@ -166,14 +166,10 @@ impl<T: Config> Pallet<T> {
 			.map(Reporter::Validator)
 			.chain((0..round.referees.len() as u32).map(Reporter::Referee))
 			.filter_map(|party| {
-				let checker = match party {
-					Reporter::Validator(i) => round.validators.get(i as usize),
-					Reporter::Referee(i) => round.referees.get(i as usize),
-					Reporter::Worker(_) => None,
-				}?;
-				let reported = Reports::<T>::get(id, &checker.account)
-					.is_some_and(|entry| entry.report.is_some());
-				(checker.fault.is_none() && reported).then(|| checker.account.clone())
+				let (account, fault) = round.party(party)?;
+				let reported =
+					Reports::<T>::get(id, account).is_some_and(|entry| entry.report.is_some());
+				(fault.is_none() && reported).then(|| account.clone())
 			})
 			.collect();
 		let accounts = |slots: &[u32]| -> Vec<T::AccountId> {
