@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use decenter_engine::{
 	cpu::Cpu,
 	data::{load_csv, Targets},
-	model::{initial_parameters, Checkpoint, Shapes},
+	model::Checkpoint,
 	pot::{replay, train, Quiet, Trace},
 	rng::{Purpose, Stream},
 	train::{Dataset, Trainer},
@@ -57,14 +57,6 @@ fn synthetic_mnist() -> Dataset {
 	Dataset { features, targets, records, feature_width: 784, target_width: 1 }
 }
 
-fn start(spec: &TrainingSpec) -> Checkpoint {
-	let shapes = Shapes::of(&spec.model);
-	Checkpoint::initial(
-		initial_parameters(&shapes, spec.model.activation, spec.seed),
-		&spec.optimizer,
-	)
-}
-
 fn training_throughput(c: &mut Criterion) {
 	let cases = [
 		("digits_64-128-10_b32", spec(&[64, 128, 10], 32, 1 << 30, 1 << 30), digits()),
@@ -80,7 +72,8 @@ fn training_throughput(c: &mut Criterion) {
 		group.throughput(Throughput::Elements(spec.batch_size as u64));
 		for threads in [1, 2] {
 			let cpu = Cpu::new(threads).expect("threads");
-			let mut trainer = Trainer::new(cpu, spec, data, &start(spec)).expect("trainer");
+			let mut trainer =
+				Trainer::new(cpu, spec, data, &Checkpoint::seeded(spec)).expect("trainer");
 			group.bench_function(BenchmarkId::new(*name, format!("{threads}t")), |b| {
 				b.iter(|| black_box(trainer.train_step().expect("step")))
 			});
@@ -166,15 +159,22 @@ fn verification_cost(c: &mut Criterion) {
 	group.measurement_time(Duration::from_secs(10));
 	group.bench_function("digits_full_500_steps_2t", |b| {
 		b.iter(|| {
-			train(Cpu::new(2).unwrap(), &spec, &data, &start(&spec), Trace::default(), &mut Quiet)
-				.unwrap()
+			train(
+				Cpu::new(2).unwrap(),
+				&spec,
+				&data,
+				&Checkpoint::seeded(&spec),
+				Trace::default(),
+				&mut Quiet,
+			)
+			.unwrap()
 		})
 	});
 	train(
 		Cpu::new(2).unwrap(),
 		&spec,
 		&data,
-		&start(&spec),
+		&Checkpoint::seeded(&spec),
 		Trace::default(),
 		&mut Keep(&mut kept),
 	)

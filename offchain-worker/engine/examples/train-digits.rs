@@ -10,7 +10,7 @@ use decenter_engine::{
 	cpu::Cpu,
 	cuda::Cuda,
 	data::{load_csv, Targets},
-	model::{initial_parameters, Checkpoint, Shapes},
+	model::Checkpoint,
 	plot::loss_curve_png,
 	pot::{train, Trace},
 	progress::TrainingProgress,
@@ -26,11 +26,7 @@ fn run<B: Backend>(
 	data: &Dataset,
 	png: &PathBuf,
 ) -> Result<(), String> {
-	let shapes = Shapes::of(&spec.model);
-	let start = Checkpoint::initial(
-		initial_parameters(&shapes, spec.model.activation, spec.seed),
-		&spec.optimizer,
-	);
+	let start = Checkpoint::seeded(spec);
 	let mut progress = TrainingProgress::new(spec.steps, spec.batch_size);
 	let (last, trace) = train(backend, spec, data, &start, Trace::default(), &mut progress)
 		.map_err(|e| format!("training failed: {e}"))?;

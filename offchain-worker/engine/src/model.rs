@@ -5,7 +5,7 @@ use alloc::{vec, vec::Vec};
 
 use decenter_primitives::{
 	proof::{checkpoint_hash, model_hash},
-	spec::{Activation, ModelSpec, Optimizer},
+	spec::{Activation, ModelSpec, Optimizer, TrainingSpec},
 	Hash256,
 };
 
@@ -107,6 +107,15 @@ impl Checkpoint {
 			.flat_map(|_| parameters.iter().map(|t| vec![0.0; t.len()]))
 			.collect();
 		Checkpoint { step: 0, parameters, optimizer_state }
+	}
+
+	/// `c_0` of a spec with seeded initialization: [`initial_parameters`] under its seed.
+	pub fn seeded(spec: &TrainingSpec) -> Self {
+		let shapes = Shapes::of(&spec.model);
+		Self::initial(
+			initial_parameters(&shapes, spec.model.activation, spec.seed),
+			&spec.optimizer,
+		)
 	}
 
 	/// [`checkpoint_hash`] over this state: the value the proof of train commits to.

@@ -22,10 +22,11 @@ use common::*;
 use decenter_engine::{
 	cpu::Cpu,
 	cuda::{self, kernels, Cuda},
-	math, ops,
+	math,
+	model::Checkpoint,
+	ops,
 	ops::Update,
 	pot::{train, Quiet, Trace},
-	rng::{Purpose, Stream},
 };
 use decenter_primitives::spec::{Activation, Loss};
 
@@ -164,15 +165,6 @@ fn host(op: &str, args: &[u32], inputs: &[&[f32]]) -> Vec<Vec<f32>> {
 		rest = &rest[4 + 4 * len..];
 	}
 	arrays
-}
-
-fn bits(values: &[f32]) -> Vec<u32> {
-	values.iter().map(|v| v.to_bits()).collect()
-}
-
-fn random(len: usize, salt: u32, scale: f32) -> Vec<f32> {
-	let mut stream = Stream::new(0xc0da, Purpose::Init, salt);
-	(0..len).map(|_| (stream.next_unit() - 0.5) * scale).collect()
 }
 
 #[test]
@@ -377,7 +369,7 @@ fn without_a_driver_the_backend_turns_itself_off_and_with_one_it_matches_the_cpu
 	// A GPU host: every checkpoint of the digits run equals the CPU's.
 	let data = digits();
 	let spec = digits_spec(200, adam());
-	let start = initial(&spec);
+	let start = Checkpoint::seeded(&spec);
 	let gpu = Cuda::new(0).expect("the GPU opens");
 	let (gpu_last, gpu_trace) =
 		train(gpu, &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();

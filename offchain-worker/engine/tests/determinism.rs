@@ -7,6 +7,7 @@ use common::*;
 use decenter_engine::{
 	backend::Reference,
 	cpu::Cpu,
+	model::Checkpoint,
 	pot::{replay, train, Observer, Quiet, Trace},
 	train::Trainer,
 };
@@ -17,12 +18,12 @@ use decenter_primitives::{
 
 /// Keeps every checkpoint so that segments can be replayed from them.
 #[derive(Default)]
-struct Keep(Vec<decenter_engine::model::Checkpoint>);
+struct Keep(Vec<Checkpoint>);
 impl Observer for Keep {
 	fn on_checkpoint(
 		&mut self,
 		_index: u32,
-		checkpoint: &decenter_engine::model::Checkpoint,
+		checkpoint: &Checkpoint,
 		_trace: &Trace,
 	) -> Result<(), decenter_engine::train::TrainError> {
 		self.0.push(checkpoint.clone());
@@ -34,7 +35,7 @@ impl Observer for Keep {
 fn digits_500_steps_same_hash_on_every_backend_and_thread_count() {
 	let data = digits();
 	let spec = digits_spec(500, adam());
-	let start = initial(&spec);
+	let start = Checkpoint::seeded(&spec);
 	let (last_1, trace_1) =
 		train(Cpu::new(1).unwrap(), &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
 	let (last_2, trace_2) =
@@ -72,9 +73,15 @@ fn every_segment_replays_to_its_checkpoint() {
 		spec.schedule = Schedule::WarmupLinearDecay { warmup: 20 };
 		spec.learning_rate = Fixed9(50_000_000);
 		let mut kept = Keep::default();
-		let (_, trace) =
-			train(Cpu::new(2).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut kept)
-				.unwrap();
+		let (_, trace) = train(
+			Cpu::new(2).unwrap(),
+			&spec,
+			&data,
+			&Checkpoint::seeded(&spec),
+			Trace::default(),
+			&mut kept,
+		)
+		.unwrap();
 		assert_eq!(trace.checkpoints.len(), 7);
 		for (i, from) in kept.0.iter().enumerate().take(6) {
 			let next = spec.checkpoint_step(i as u32 + 1);
@@ -95,9 +102,15 @@ fn resuming_from_a_checkpoint_gives_the_same_result() {
 	let data = digits();
 	let spec = digits_spec(120, adam());
 	let mut kept = Keep::default();
-	let (full_last, full_trace) =
-		train(Cpu::new(2).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut kept)
-			.unwrap();
+	let (full_last, full_trace) = train(
+		Cpu::new(2).unwrap(),
+		&spec,
+		&data,
+		&Checkpoint::seeded(&spec),
+		Trace::default(),
+		&mut kept,
+	)
+	.unwrap();
 	// A worker stopped after checkpoint 1 resumes with its stored trace.
 	let resume_trace = Trace {
 		checkpoints: full_trace.checkpoints[..2].to_vec(),
@@ -121,7 +134,7 @@ fn mse_regression_is_deterministic_and_learns() {
 	spec.model.outputs = 2;
 	spec.learning_rate = Fixed9(1_000_000);
 	spec.schedule = Schedule::StepDecay { every: 50, factor: Fixed9(500_000_000) };
-	let start = initial(&spec);
+	let start = Checkpoint::seeded(&spec);
 	let (a, ta) =
 		train(Cpu::new(1).unwrap(), &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
 	let (b, tb) = train(Reference, &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
@@ -134,9 +147,15 @@ fn mse_regression_is_deterministic_and_learns() {
 fn evaluation_reports_accuracy() {
 	let data = digits();
 	let spec = digits_spec(300, adam());
-	let (last, _) =
-		train(Cpu::new(2).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut Quiet)
-			.unwrap();
+	let (last, _) = train(
+		Cpu::new(2).unwrap(),
+		&spec,
+		&data,
+		&Checkpoint::seeded(&spec),
+		Trace::default(),
+		&mut Quiet,
+	)
+	.unwrap();
 	let mut trainer = Trainer::new(Cpu::new(1).unwrap(), &spec, &data, &last).unwrap();
 	let eval = trainer.evaluate(&data).unwrap();
 	assert_eq!(eval.records, 1797);
@@ -155,9 +174,15 @@ fn divergence_is_an_error() {
 	spec.model.loss = Loss::MeanSquaredError;
 	spec.model.outputs = 1;
 	spec.learning_rate = Fixed9(4_000_000_000);
-	let err =
-		train(Cpu::new(1).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut Quiet)
-			.unwrap_err();
+	let err = train(
+		Cpu::new(1).unwrap(),
+		&spec,
+		&data,
+		&Checkpoint::seeded(&spec),
+		Trace::default(),
+		&mut Quiet,
+	)
+	.unwrap_err();
 	assert!(matches!(err, decenter_engine::train::TrainError::NonFinite { .. }), "{err:?}");
 }
 

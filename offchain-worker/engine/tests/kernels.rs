@@ -2,23 +2,16 @@
 //! rows and columns) and any thread count; the math functions are pure functions of
 //! their input bits.
 
+mod common;
+
+use common::{bits, random};
 use decenter_engine::{
 	backend::{Backend, Reference},
 	cpu::Cpu,
 	math,
 	ops::Update,
-	rng::{Purpose, Stream},
 };
 use decenter_primitives::spec::{Activation, Loss};
-
-fn random(len: usize, salt: u32) -> Vec<f32> {
-	let mut s = Stream::new(0xdecade, Purpose::Init, salt);
-	(0..len).map(|_| (s.next_unit() - 0.5) * 4.0).collect()
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-	v.iter().map(|x| x.to_bits()).collect()
-}
 
 const SHAPES: &[(usize, usize, usize)] = &[
 	(1, 1, 1),
@@ -37,10 +30,10 @@ fn dense_kernels_match_the_plain_loops() {
 		let cpu = Cpu::new(threads).unwrap();
 		for (salt, &(m, k, n)) in SHAPES.iter().enumerate() {
 			let salt = salt as u32 * 8;
-			let a = random(m * k, salt);
-			let w = random(k * n, salt + 1);
-			let bias = random(n, salt + 2);
-			let dz = random(m * n, salt + 3);
+			let a = random(m * k, salt, 4.0);
+			let w = random(k * n, salt + 1, 4.0);
+			let bias = random(n, salt + 2, 4.0);
+			let dz = random(m * n, salt + 3, 4.0);
 
 			let (mut z_ref, mut z_cpu) = (vec![0.0; m * n], vec![0.0; m * n]);
 			Reference.dense_forward(&a, &w, &bias, &mut z_ref, m, k, n).unwrap();
@@ -66,20 +59,20 @@ fn dense_kernels_match_the_plain_loops() {
 fn elementwise_kernels_match_the_plain_loops() {
 	let cpu = Cpu::new(2).unwrap();
 	let (m, n) = (13, 10);
-	let z = random(m * n, 100);
+	let z = random(m * n, 100, 4.0);
 	for activation in [Activation::Relu, Activation::Tanh] {
 		let (mut a_ref, mut a_cpu) = (vec![0.0; m * n], vec![0.0; m * n]);
 		Reference.activate(activation, &z, &mut a_ref).unwrap();
 		cpu.activate(activation, &z, &mut a_cpu).unwrap();
 		assert_eq!(bits(&a_ref), bits(&a_cpu));
-		let mut g_ref = random(m * n, 101);
+		let mut g_ref = random(m * n, 101, 4.0);
 		let mut g_cpu = g_ref.clone();
 		Reference.activation_backward(activation, &z, &a_ref, &mut g_ref).unwrap();
 		cpu.activation_backward(activation, &z, &a_cpu, &mut g_cpu).unwrap();
 		assert_eq!(bits(&g_ref), bits(&g_cpu));
 	}
 	let labels: Vec<f32> = (0..m).map(|i| (i % n) as f32).collect();
-	let targets = random(m * n, 102);
+	let targets = random(m * n, 102, 4.0);
 	for (loss, t) in [(Loss::SoftmaxCrossEntropy, &labels), (Loss::MeanSquaredError, &targets)] {
 		let (mut g_ref, mut r_ref) = (vec![0.0; m * n], vec![0.0; m]);
 		let (mut g_cpu, mut r_cpu) = (vec![0.0; m * n], vec![0.0; m]);
@@ -101,9 +94,9 @@ fn elementwise_kernels_match_the_plain_loops() {
 		},
 	];
 	for update in updates {
-		let g = random(1000, 103);
+		let g = random(1000, 103, 4.0);
 		let (mut w_ref, mut s0_ref, mut s1_ref) =
-			(random(1000, 104), random(1000, 105), random(1000, 106));
+			(random(1000, 104, 4.0), random(1000, 105, 4.0), random(1000, 106, 4.0));
 		s1_ref.iter_mut().for_each(|v| *v = v.abs());
 		let (mut w_cpu, mut s0_cpu, mut s1_cpu) = (w_ref.clone(), s0_ref.clone(), s1_ref.clone());
 		Reference.update(update, &mut w_ref, &g, &mut s0_ref, &mut s1_ref).unwrap();

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use decenter_engine::{
 	cpu::Cpu,
+	model::Checkpoint,
 	plot::loss_curve_png,
 	pot::{train, Trace},
 	progress::TrainingProgress,
@@ -16,9 +17,15 @@ fn progress_shows_loss_and_throughput() {
 	let data = digits();
 	let spec = digits_spec(60, adam());
 	let mut progress = TrainingProgress::with_target(60, 32, ProgressDrawTarget::hidden());
-	let (_, trace) =
-		train(Cpu::new(1).unwrap(), &spec, &data, &initial(&spec), Trace::default(), &mut progress)
-			.unwrap();
+	let (_, trace) = train(
+		Cpu::new(1).unwrap(),
+		&spec,
+		&data,
+		&Checkpoint::seeded(&spec),
+		Trace::default(),
+		&mut progress,
+	)
+	.unwrap();
 	let last = trace.losses[59];
 	let message = progress.message();
 	assert!(message.starts_with(&format!("loss {last:.4} · ")), "{message}");

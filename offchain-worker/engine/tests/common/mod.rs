@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use decenter_engine::{
 	data::{load_csv, Targets},
-	model::{initial_parameters, Checkpoint, Shapes},
+	rng::{Purpose, Stream},
 	train::Dataset,
 };
 use decenter_primitives::spec::{
@@ -45,10 +45,13 @@ pub fn adam() -> Optimizer {
 	Optimizer::Adam { beta1: Fixed9(900_000_000), beta2: Fixed9(999_000_000), epsilon: Fixed9(10) }
 }
 
-pub fn initial(spec: &TrainingSpec) -> Checkpoint {
-	let shapes = Shapes::of(&spec.model);
-	Checkpoint::initial(
-		initial_parameters(&shapes, spec.model.activation, spec.seed),
-		&spec.optimizer,
-	)
+/// `len` values uniform in `[−scale/2, scale/2)`, a stream per `salt`.
+pub fn random(len: usize, salt: u32, scale: f32) -> Vec<f32> {
+	let mut s = Stream::new(0xdecade, Purpose::Init, salt);
+	(0..len).map(|_| (s.next_unit() - 0.5) * scale).collect()
+}
+
+/// The bit patterns, to compare results exactly.
+pub fn bits(values: &[f32]) -> Vec<u32> {
+	values.iter().map(|v| v.to_bits()).collect()
 }
