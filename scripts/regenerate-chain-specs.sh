@@ -15,3 +15,6 @@ for pair in dev:dev local:local staging:testnet; do
 done
 # testnet-raw.json is built into the node: rebuild it with the new spec.
 cargo build -p decenter-node
+# The decenter program's client is generated from the runtime's metadata: refresh it too.
+DECENTER_BLESS_METADATA=1 cargo test -p decenter-e2e --test metadata
+echo "wrote offchain-worker/decenter/metadata/decenter.scale"

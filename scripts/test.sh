@@ -17,8 +17,10 @@ cargo fmt --all -- --check
 step "polkadot.js client (npm ci)"
 (cd tests/polkadotjs && npm ci --no-audit --no-fund)
 
-step "build decenter-node"
-cargo build -p decenter-node
+# Everything `cargo test` builds, with the same feature resolution (dev-dependencies included),
+# so the decenter-node and decenter binaries the end-to-end tests start are built only once.
+step "build the workspace (decenter-node, decenter, tests)"
+cargo build --workspace --all-targets
 
 step "cargo test"
 cargo test --workspace

@@ -60,6 +60,8 @@ pub struct Node {
 	pub p2p_port: u16,
 	/// Port of its prometheus exporter.
 	pub prometheus_port: u16,
+	/// Everything it was started with, to start it again.
+	args: Vec<String>,
 	log: PathBuf,
 }
 
@@ -67,20 +69,57 @@ impl Node {
 	/// Starts `decenter-node` with `args`, on fresh ports, in a temporary base path.
 	/// Only loopback is used: no mDNS, no telemetry, listening on 127.0.0.1.
 	pub fn start(name: &str, args: &[&str]) -> Node {
+		Self::start_in(name, args, None)
+	}
+
+	/// As [`Node::start`], with its database in `base_path`, which outlives a restart.
+	pub fn start_persistent(name: &str, args: &[&str], base_path: &Path) -> Node {
+		Self::start_in(name, args, Some(base_path))
+	}
+
+	fn start_in(name: &str, args: &[&str], base_path: Option<&Path>) -> Node {
 		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
 		let log = std::env::temp_dir().join(format!("decenter-e2e-{name}-{rpc_port}.log"));
-		let log_file = std::fs::File::create(&log).expect("temp dir is writable");
-		let child = Command::new(node_binary())
+		let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+		match base_path {
+			Some(path) => all.extend(["--base-path".into(), path.display().to_string()]),
+			None => all.push("--tmp".into()),
+		}
+		all.extend(["--no-mdns".into(), "--no-telemetry".into()]);
+		all.extend(["--rpc-port".into(), rpc_port.to_string()]);
+		all.extend(["--listen-addr".into(), format!("/ip4/127.0.0.1/tcp/{p2p_port}")]);
+		all.extend(["--prometheus-port".into(), prometheus_port.to_string()]);
+		let child = Self::spawn(&all, &log);
+		Node {
+			child: std::sync::Mutex::new(child),
+			rpc_port,
+			p2p_port,
+			prometheus_port,
+			args: all,
+			log,
+		}
+	}
+
+	fn spawn(args: &[String], log: &Path) -> Child {
+		let log_file = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(log)
+			.expect("temp dir is writable");
+		Command::new(node_binary())
 			.args(args)
-			.args(["--tmp", "--no-mdns", "--no-telemetry"])
-			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
-			.args(["--prometheus-port", &prometheus_port.to_string()])
 			.stdout(Stdio::null())
 			.stderr(log_file)
 			.spawn()
-			.expect("decenter-node starts");
-		Node { child: std::sync::Mutex::new(child), rpc_port, p2p_port, prometheus_port, log }
+			.expect("decenter-node starts")
+	}
+
+	/// Kills the node and starts it again with the same arguments and ports.
+	pub fn restart(&self) {
+		let mut child = self.child.lock().expect("node process lock");
+		let _ = child.kill();
+		let _ = child.wait();
+		*child = Self::spawn(&self.args, &self.log);
 	}
 
 	/// WebSocket URL of its RPC server.
@@ -172,6 +211,98 @@ pub fn http_get(port: u16, path: &str) -> String {
 	let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response has a body");
 	assert!(head.starts_with("HTTP/1.") && head.contains(" 200 "), "{head}");
 	body.to_string()
+}
+
+/// The `decenter` program: `DECENTER_BIN` if set, else the one built beside this test binary
+/// (`cargo build -p decenter` first).
+pub fn decenter_binary() -> PathBuf {
+	if let Ok(path) = std::env::var("DECENTER_BIN") {
+		return PathBuf::from(path);
+	}
+	let exe = std::env::current_exe().expect("the test binary knows its own path");
+	let profile_dir =
+		exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps");
+	let program = profile_dir.join("decenter");
+	assert!(
+		program.exists(),
+		"{} does not exist: run `cargo build -p decenter` first, or set DECENTER_BIN",
+		program.display()
+	);
+	program
+}
+
+/// A running `decenter` daemon (worker, validator or client server); killed on drop.
+pub struct Program {
+	child: std::sync::Mutex<Child>,
+	args: Vec<String>,
+	/// Its stderr (the tracing log), appended across restarts.
+	pub log: PathBuf,
+}
+
+impl Program {
+	/// Starts `decenter ARGS`, logging to a file named after `name`.
+	pub fn start(name: &str, args: &[String]) -> Program {
+		let log = std::env::temp_dir().join(format!(
+			"decenter-e2e-{name}-{}-{}.log",
+			std::process::id(),
+			free_port()
+		));
+		let child = Self::spawn(args, &log);
+		Program { child: std::sync::Mutex::new(child), args: args.to_vec(), log }
+	}
+
+	fn spawn(args: &[String], log: &Path) -> Child {
+		let log_file = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(log)
+			.expect("temp dir is writable");
+		Command::new(decenter_binary())
+			.args(args)
+			.env("RUST_LOG", "info")
+			.stdout(Stdio::null())
+			.stderr(log_file)
+			.spawn()
+			.expect("decenter starts")
+	}
+
+	/// Kills the process (SIGKILL: no chance to clean up).
+	pub fn kill(&self) {
+		if let Ok(mut child) = self.child.lock() {
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+
+	/// Starts it again with the same arguments.
+	pub fn restart(&self) {
+		self.kill();
+		if let Ok(mut child) = self.child.lock() {
+			*child = Self::spawn(&self.args, &self.log);
+		}
+	}
+
+	/// Its log so far.
+	pub fn log_text(&self) -> String {
+		std::fs::read_to_string(&self.log).unwrap_or_default()
+	}
+}
+
+impl Drop for Program {
+	fn drop(&mut self) {
+		self.kill();
+	}
+}
+
+/// Runs `decenter ARGS` to completion; returns its stdout, or panics with its stderr.
+pub fn decenter(args: &[String]) -> String {
+	let output = Command::new(decenter_binary()).args(args).output().expect("decenter runs");
+	assert!(
+		output.status.success(),
+		"decenter {args:?} failed:\n{}",
+		String::from_utf8_lossy(&output.stderr)
+	);
+	String::from_utf8(output.stdout).expect("decenter prints UTF-8")
 }
 
 /// Runs `decenter-node` with `args` to completion and returns its stdout.

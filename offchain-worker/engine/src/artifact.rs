@@ -41,6 +41,11 @@ impl Artifact {
 		self.hashes.len() as u32
 	}
 
+	/// The whole content.
+	pub fn bytes(&self) -> &[u8] {
+		&self.bytes
+	}
+
 	/// Size in bytes.
 	pub fn size(&self) -> u64 {
 		self.bytes.len() as u64

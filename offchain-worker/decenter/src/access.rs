@@ -1,0 +1,115 @@
+//! Who may fetch what. The chain lists each order's client, workers and validators; from
+//! that list:
+//! - the training data and initial weights go to the client, the workers and the validators;
+//! - the validation data goes to the client and the validators only (workers never see what
+//!   they are judged on);
+//! - a worker's checkpoints, final model and progress go to the client and the validators
+//!   only (replicas must not copy each other).
+//!
+//! Nothing is served for an order that failed, expired or was cancelled.
+
+use decenter_primitives::{order::OrderSpec, spec::Initialization, Hash256};
+
+use crate::chain::{AccountId, Chain, Order, OrderStatus};
+
+/// What a request asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+	/// A content-addressed artifact (dataset, validation set, initial weights).
+	Artifact(Hash256),
+	/// A worker's checkpoint, final model or training progress for the order.
+	WorkerOutput,
+}
+
+/// An order's access list, as the chain has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderAccess {
+	pub client: [u8; 32],
+	pub workers: Vec<[u8; 32]>,
+	pub validators: Vec<[u8; 32]>,
+	/// Unfinished, or completed: its artifacts are still served.
+	pub live: bool,
+	/// Roots anyone on the list may fetch.
+	pub shared: Vec<Hash256>,
+	/// The validation set's root.
+	pub validation: Hash256,
+}
+
+impl OrderAccess {
+	pub fn of(order: &Order) -> Result<Self, String> {
+		let spec: OrderSpec = Chain::spec_of(order).map_err(|e| e.to_string())?;
+		let mut shared = vec![spec.dataset.artifact.root];
+		if let Initialization::Uploaded(weights) = &spec.training.initialization {
+			shared.push(weights.root);
+		}
+		let live = !matches!(
+			order.status,
+			OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Failed
+		);
+		Ok(OrderAccess {
+			client: order.client.0,
+			workers: order.workers.0.iter().map(|slot| slot.account.0).collect(),
+			validators: order.validators.0.iter().map(|v: &AccountId| v.0).collect(),
+			live,
+			shared,
+			validation: spec.validation.artifact.root,
+		})
+	}
+
+	/// Whether `who` may fetch `resource`; the error says why not.
+	pub fn allows(&self, who: &[u8; 32], resource: Resource) -> Result<(), &'static str> {
+		if !self.live {
+			return Err("the order failed, expired or was cancelled");
+		}
+		let client = self.client == *who;
+		let validator = self.validators.contains(who);
+		let worker = self.workers.contains(who);
+		let allowed = match resource {
+			Resource::Artifact(root) if self.shared.contains(&root) => {
+				client || validator || worker
+			},
+			Resource::Artifact(root) if root == self.validation => client || validator,
+			Resource::Artifact(_) => return Err("this artifact is not part of the order"),
+			Resource::WorkerOutput => client || validator,
+		};
+		if allowed {
+			Ok(())
+		} else {
+			Err("the chain does not list this account for this order and resource")
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	pub fn access() -> OrderAccess {
+		OrderAccess {
+			client: [1; 32],
+			workers: vec![[2; 32], [3; 32]],
+			validators: vec![[4; 32]],
+			live: true,
+			shared: vec![[10; 32]],
+			validation: [11; 32],
+		}
+	}
+
+	#[test]
+	fn the_list_decides() {
+		let access = access();
+		let data = Resource::Artifact([10; 32]);
+		let validation = Resource::Artifact([11; 32]);
+		for who in [[1; 32], [2; 32], [4; 32]] {
+			assert_eq!(access.allows(&who, data), Ok(()));
+		}
+		assert!(access.allows(&[9; 32], data).is_err());
+		assert_eq!(access.allows(&[4; 32], validation), Ok(()));
+		assert!(access.allows(&[2; 32], validation).is_err(), "a worker saw the validation set");
+		assert!(access.allows(&[3; 32], Resource::WorkerOutput).is_err(), "a replica copied");
+		assert_eq!(access.allows(&[1; 32], Resource::WorkerOutput), Ok(()));
+		assert!(access.allows(&[1; 32], Resource::Artifact([12; 32])).is_err());
+		let over = OrderAccess { live: false, ..access.clone() };
+		assert!(over.allows(&[1; 32], data).is_err());
+	}
+}

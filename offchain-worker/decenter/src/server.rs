@@ -1,0 +1,338 @@
+//! The artifact server every daemon runs: content-addressed chunks from the store (clients),
+//! checkpoints, final models and training progress (workers), and `/metrics`. Every artifact
+//! request is authenticated (see [`crate::auth`]) and checked against the order's access list
+//! on chain (see [`crate::access`]).
+//!
+//! Routes:
+//! - `GET /challenge`: a fresh single-use challenge (hex);
+//! - `GET /metrics`: prometheus text;
+//! - `GET /artifacts/{root}/{chunk}?order={id}`: SCALE `(chunk bytes, Merkle proof)`;
+//! - `GET /orders/{id}/checkpoints/{index}`, `/orders/{id}/model`, `/orders/{id}/progress`.
+
+use std::{convert::Infallible, net::SocketAddr, path::PathBuf, sync::Arc};
+
+use bytes::Bytes;
+use codec::Encode;
+use http_body_util::Full;
+use hyper::{
+	body::Incoming, server::conn::http1, service::service_fn, Request, Response, StatusCode,
+};
+use hyper_util::rt::TokioIo;
+use tokio::{net::TcpListener, sync::RwLock};
+
+use crate::{
+	access::{OrderAccess, Resource},
+	auth::Challenges,
+	chain::Chain,
+	metrics::Metrics,
+	store::{parse_root, ArtifactStore},
+	workdir::OrderDir,
+};
+
+/// The daemon's current chain connection, replaced when it reconnects.
+pub type ChainSlot = Arc<RwLock<Option<Chain>>>;
+
+/// Where the server learns an order's access list.
+pub enum AccessList {
+	/// From the chain.
+	Chain(ChainSlot),
+	/// Fixed lists, for tests of the server alone.
+	#[cfg(test)]
+	Fixed(std::collections::HashMap<u64, OrderAccess>),
+}
+
+/// What a daemon serves.
+pub struct ServerState {
+	pub access: AccessList,
+	/// Uploaded artifacts (a client's datasets).
+	pub store: Option<ArtifactStore>,
+	/// A worker's data directory (checkpoints, models, progress).
+	pub outputs: Option<PathBuf>,
+	pub challenges: Challenges,
+	pub metrics: Metrics,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+	let mut response = Response::new(Full::new(body.into()));
+	*response.status_mut() = status;
+	response
+}
+
+/// Binds `addr` and serves until the process ends; returns the bound address.
+pub async fn serve(addr: SocketAddr, state: Arc<ServerState>) -> Result<SocketAddr, String> {
+	let listener = TcpListener::bind(addr)
+		.await
+		.map_err(|e| format!("cannot listen on {addr}: {e} (is another daemon using it?)"))?;
+	let bound = listener.local_addr().map_err(|e| e.to_string())?;
+	tokio::spawn(async move {
+		loop {
+			let Ok((stream, _)) = listener.accept().await else { continue };
+			let state = state.clone();
+			tokio::spawn(async move {
+				let service = service_fn(move |request| {
+					let state = state.clone();
+					async move { Ok::<_, Infallible>(handle(&state, request).await) }
+				});
+				let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+			});
+		}
+	});
+	Ok(bound)
+}
+
+async fn handle(state: &ServerState, request: Request<Incoming>) -> Reply {
+	if request.method() != hyper::Method::GET {
+		return reply(StatusCode::METHOD_NOT_ALLOWED, "only GET is served");
+	}
+	let path = request.uri().path().to_string();
+	let signed = request
+		.uri()
+		.path_and_query()
+		.map(|p| p.as_str().to_string())
+		.unwrap_or_else(|| path.clone());
+	let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+	match segments.as_slice() {
+		["challenge"] => reply(StatusCode::OK, hex::encode(state.challenges.issue())),
+		["metrics"] => reply(StatusCode::OK, state.metrics.render()),
+		_ => {
+			let header = |name: &str| {
+				request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+			};
+			let response = match state.challenges.authenticate(header, &signed) {
+				Ok(who) => route(state, &who, &segments, request.uri().query()).await,
+				Err(e) => reply(StatusCode::UNAUTHORIZED, e.to_string()),
+			};
+			if response.status() == StatusCode::OK {
+				state.metrics.served(hyper::body::Body::size_hint(response.body()).lower());
+			} else {
+				state.metrics.refused();
+			}
+			response
+		},
+	}
+}
+
+async fn route(
+	state: &ServerState,
+	who: &[u8; 32],
+	segments: &[&str],
+	query: Option<&str>,
+) -> Reply {
+	let bad = |what: &str| reply(StatusCode::BAD_REQUEST, what.to_string());
+	match segments {
+		["artifacts", root, chunk] => {
+			let Some(root) = parse_root(root) else { return bad("the root must be 64 hex digits") };
+			let Ok(chunk) = chunk.parse::<u32>() else { return bad("the chunk must be a number") };
+			let order = query
+				.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("order=")))
+				.and_then(|id| id.parse::<u64>().ok());
+			let Some(order) = order else { return bad("name the order: ?order=ID") };
+			if let Err(refusal) = check(state, order, who, Resource::Artifact(root)).await {
+				return refusal;
+			}
+			let Some(artifact) = state.store.as_ref().and_then(|store| store.get(&root)) else {
+				return reply(StatusCode::NOT_FOUND, "no such artifact here");
+			};
+			match artifact.chunk(chunk) {
+				Some((bytes, proof)) => reply(StatusCode::OK, (bytes, proof).encode()),
+				None => reply(StatusCode::NOT_FOUND, "no such chunk"),
+			}
+		},
+		["orders", id, rest @ ..] => {
+			let Ok(order) = id.parse::<u64>() else { return bad("the order must be a number") };
+			let Some(outputs) = &state.outputs else {
+				return reply(StatusCode::NOT_FOUND, "this daemon serves no training outputs");
+			};
+			let dir = OrderDir::new(outputs, order);
+			let file = match rest {
+				["checkpoints", index] => match index.parse::<u32>() {
+					Ok(index) => dir.checkpoint(index),
+					Err(_) => return bad("the checkpoint index must be a number"),
+				},
+				["model"] => dir.model(),
+				["progress"] => dir.progress(),
+				_ => return reply(StatusCode::NOT_FOUND, "no such route"),
+			};
+			if let Err(refusal) = check(state, order, who, Resource::WorkerOutput).await {
+				return refusal;
+			}
+			match tokio::fs::read(&file).await {
+				Ok(bytes) => reply(StatusCode::OK, bytes),
+				Err(_) => reply(StatusCode::NOT_FOUND, "not produced (yet)"),
+			}
+		},
+		_ => reply(StatusCode::NOT_FOUND, "no such route"),
+	}
+}
+
+/// The order's access list allows `who` to fetch `resource`, or the reply refusing it.
+async fn check(
+	state: &ServerState,
+	order: u64,
+	who: &[u8; 32],
+	resource: Resource,
+) -> Result<(), Reply> {
+	let access = match &state.access {
+		AccessList::Chain(slot) => {
+			let guard = slot.read().await;
+			let Some(chain) = guard.as_ref() else {
+				return Err(reply(StatusCode::SERVICE_UNAVAILABLE, "not connected to the chain"));
+			};
+			match chain.order(order).await {
+				Ok(Some(record)) => OrderAccess::of(&record)
+					.map_err(|e| reply(StatusCode::INTERNAL_SERVER_ERROR, e))?,
+				Ok(None) => return Err(reply(StatusCode::NOT_FOUND, "no such order")),
+				Err(e) => return Err(reply(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+			}
+		},
+		#[cfg(test)]
+		AccessList::Fixed(lists) => match lists.get(&order) {
+			Some(access) => access.clone(),
+			None => return Err(reply(StatusCode::NOT_FOUND, "no such order")),
+		},
+	};
+	access.allows(who, resource).map_err(|why| {
+		tracing::info!(order, who = hex::encode(who), why, "artifact request refused");
+		reply(StatusCode::FORBIDDEN, why)
+	})
+}
+
+#[cfg(test)]
+mod tests {
+	use std::collections::HashMap;
+
+	use decenter_primitives::spec::ArtifactCommitment;
+	use subxt_signer::sr25519::dev;
+
+	use super::*;
+	use crate::{auth, fetch::Fetcher};
+
+	/// A server whose order 1 lists Alice (client), Bob (worker) and Dave (validator), with a
+	/// 2.5-chunk training set and a validation set in its store.
+	async fn server() -> (String, ArtifactCommitment, ArtifactCommitment, std::path::PathBuf) {
+		let dir = std::env::temp_dir().join(format!(
+			"decenter-server-{}-{}",
+			std::process::id(),
+			rand::random::<u32>()
+		));
+		let store = ArtifactStore::open(&dir.join("store"), 1 << 30).unwrap();
+		let train = store.put((0..(5 << 19)).map(|i| (i % 251) as u8).collect()).unwrap();
+		let validation = store.put(b"1,2,3\n".to_vec()).unwrap();
+		let outputs = dir.join("outputs");
+		let order_dir = OrderDir::new(&outputs, 1);
+		order_dir.create().unwrap();
+		std::fs::write(order_dir.model(), b"model bytes").unwrap();
+		std::fs::write(dir.join("secret"), b"do not serve").unwrap();
+		let access = OrderAccess {
+			client: dev::alice().public_key().0,
+			workers: vec![dev::bob().public_key().0],
+			validators: vec![dev::dave().public_key().0],
+			live: true,
+			shared: vec![train.root()],
+			validation: validation.root(),
+		};
+		let state = Arc::new(ServerState {
+			access: AccessList::Fixed(HashMap::from([(1, access)])),
+			store: Some(store),
+			outputs: Some(outputs),
+			challenges: Default::default(),
+			metrics: Metrics::new(),
+		});
+		let bound = serve("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+		let base = format!("http://{bound}");
+		let commitment = |root, size| ArtifactCommitment {
+			root,
+			size,
+			location: format!("{base}/artifacts/{}", hex::encode(root))
+				.into_bytes()
+				.try_into()
+				.unwrap(),
+		};
+		(
+			base.clone(),
+			commitment(train.root(), train.size()),
+			commitment(validation.root(), validation.size()),
+			dir,
+		)
+	}
+
+	fn fetcher(key: subxt_signer::sr25519::Keypair) -> Fetcher {
+		Fetcher::new(Arc::new(key))
+	}
+
+	#[tokio::test]
+	async fn listed_accounts_fetch_verified_chunks() {
+		let (base, train, validation, _) = server().await;
+		let bytes = fetcher(dev::bob()).artifact(1, &train).await.unwrap();
+		assert_eq!(bytes.len(), 5 << 19);
+		assert_eq!(fetcher(dev::dave()).artifact(1, &validation).await.unwrap(), b"1,2,3\n");
+		assert_eq!(
+			&fetcher(dev::alice()).get(&base, "/orders/1/model").await.unwrap()[..],
+			b"model bytes"
+		);
+		let metrics = Fetcher::raw_get(&base, "/metrics", &[]).await.unwrap().1;
+		assert!(String::from_utf8_lossy(&metrics).contains("decenter_artifact_bytes_served_total"));
+	}
+
+	#[tokio::test]
+	async fn unlisted_accounts_and_wrong_resources_are_refused() {
+		let (base, train, validation, _) = server().await;
+		let error = fetcher(dev::ferdie()).artifact(1, &train).await.unwrap_err();
+		assert!(error.contains("403"), "{error}");
+		// A worker never sees the validation set, nor another replica's outputs.
+		let error = fetcher(dev::bob()).artifact(1, &validation).await.unwrap_err();
+		assert!(error.contains("403"), "{error}");
+		let error = fetcher(dev::bob()).get(&base, "/orders/1/model").await.unwrap_err();
+		assert!(error.contains("403"), "{error}");
+		// Listed for order 1 is not listed for order 2.
+		let error = fetcher(dev::alice()).get(&base, "/orders/2/model").await.unwrap_err();
+		assert!(error.contains("404"), "{error}");
+	}
+
+	#[tokio::test]
+	async fn wrong_key_and_replayed_signature_are_refused() {
+		let (base, _, _, _) = server().await;
+		let path = "/orders/1/model";
+		let challenge = |body: Bytes| -> [u8; 32] {
+			hex::decode(std::str::from_utf8(&body).unwrap()).unwrap().try_into().unwrap()
+		};
+		// Ferdie signs, claiming to be Alice.
+		let (_, body) = Fetcher::raw_get(&base, "/challenge", &[]).await.unwrap();
+		let mut forged = auth::headers(&dev::ferdie(), &challenge(body), path);
+		forged[0].1 = hex::encode(dev::alice().public_key().0);
+		let (status, _) = Fetcher::raw_get(&base, path, &forged).await.unwrap();
+		assert_eq!(status, hyper::StatusCode::UNAUTHORIZED);
+		// Alice's genuine request works once; the same headers again are refused.
+		let (_, body) = Fetcher::raw_get(&base, "/challenge", &[]).await.unwrap();
+		let signed = auth::headers(&dev::alice(), &challenge(body), path);
+		assert_eq!(Fetcher::raw_get(&base, path, &signed).await.unwrap().0, hyper::StatusCode::OK);
+		let (status, body) = Fetcher::raw_get(&base, path, &signed).await.unwrap();
+		assert_eq!(status, hyper::StatusCode::UNAUTHORIZED);
+		assert!(String::from_utf8_lossy(&body).contains("challenge"));
+		// No headers at all.
+		assert_eq!(
+			Fetcher::raw_get(&base, path, &[]).await.unwrap().0,
+			hyper::StatusCode::UNAUTHORIZED
+		);
+	}
+
+	#[tokio::test]
+	async fn path_traversal_reaches_nothing() {
+		let (base, _, _, _) = server().await;
+		let alice = fetcher(dev::alice());
+		for path in [
+			"/artifacts/..%2F..%2Fsecret/0?order=1",
+			"/artifacts/../../secret/0?order=1",
+			"/orders/1/../../secret",
+			"/orders/1/checkpoints/..%2F..%2F..%2Fsecret",
+			"/orders/..%2F..%2Fsecret/model",
+			"/orders/1/model/../../../secret",
+		] {
+			let error = alice.get(&base, path).await.unwrap_err();
+			assert!(!error.contains("do not serve"), "{path}: {error}");
+			assert!(error.contains("400") || error.contains("404"), "{path}: {error}");
+		}
+	}
+}

@@ -1,0 +1,258 @@
+//! The validator role: register and bond; when drawn for an order (as validator, or as
+//! referee of a dispute), fetch the workers' committed checkpoints, re-execute the sampled
+//! segments to their probe and end steps, evaluate every worker's final model on the
+//! validation set, and commit then reveal the report. A checkpoint that cannot be fetched, or
+//! that does not hash to what the worker revealed, is claimed `Unavailable`: the chain then
+//! asks the worker to post it.
+
+use std::path::PathBuf;
+
+use decenter_engine::train::Dataset;
+use decenter_primitives::{
+	order::OrderSpec,
+	proof::model_hash,
+	validation::{Claim, Metrics as ReportMetrics, Report},
+};
+
+use crate::{
+	chain::{Chain, Phase, Round},
+	daemon::Role,
+	fetch::Fetcher,
+	metrics::Metrics,
+	training::{self, Device},
+	workdir::{write_atomic, OrderDir},
+	worker::{commit_or_reveal_report, register},
+};
+
+pub struct ValidatorConfig {
+	pub data_dir: PathBuf,
+	pub public_url: String,
+	pub device: Device,
+	pub capacity: Option<u32>,
+}
+
+pub struct Validator {
+	config: ValidatorConfig,
+	fetcher: Fetcher,
+	metrics: Metrics,
+}
+
+/// Whether this account checks as a validator or as a referee.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+	Validator,
+	Referee,
+}
+
+impl Validator {
+	pub fn new(config: ValidatorConfig, fetcher: Fetcher, metrics: Metrics) -> Self {
+		Validator { config, fetcher, metrics }
+	}
+
+	/// A dataset of order `id`, fetched once, verified against its commitment.
+	async fn dataset(
+		&self,
+		dir: &OrderDir,
+		id: u64,
+		commitment: &decenter_primitives::order::DatasetCommitment,
+		path: PathBuf,
+		name: &str,
+	) -> Result<Dataset, String> {
+		dir.create().map_err(|e| e.to_string())?;
+		let bytes = match std::fs::read(&path) {
+			Ok(bytes) => bytes,
+			Err(_) => {
+				let bytes = self.fetcher.artifact(id, &commitment.artifact).await?;
+				write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+				bytes
+			},
+		};
+		training::dataset(name, commitment, &bytes)
+	}
+
+	async fn step_round(&mut self, chain: &Chain, id: u64) -> Result<(), String> {
+		let Some(round) = chain.round(id).await.map_err(|e| e.to_string())? else { return Ok(()) };
+		let me = chain.account();
+		let part = if round.validators.0.iter().any(|v| v.account == me && v.fault.is_none()) {
+			Part::Validator
+		} else if round.referees.0.iter().any(|r| r.account == me && r.fault.is_none()) {
+			Part::Referee
+		} else {
+			return Ok(());
+		};
+		let revealing = match (&round.phase, part) {
+			(Phase::Reporting { .. }, Part::Validator)
+			| (Phase::Refereeing { .. }, Part::Referee) => false,
+			(Phase::RevealingReports { .. }, Part::Validator)
+			| (Phase::RevealingVerdicts { .. }, Part::Referee) => true,
+			_ => return Ok(()),
+		};
+		let dir = OrderDir::new(&self.config.data_dir, id);
+		let make = self.report(chain, &dir, id, &round, part);
+		commit_or_reveal_report(chain, &dir, id, revealing, make).await
+	}
+
+	async fn report(
+		&self,
+		chain: &Chain,
+		dir: &OrderDir,
+		id: u64,
+		round: &Round,
+		part: Part,
+	) -> Result<Report, String> {
+		let order = chain.order(id).await.map_err(|e| e.to_string())?.ok_or("the order is gone")?;
+		let spec: OrderSpec = Chain::spec_of(&order).map_err(|e| e.to_string())?;
+		let data = self.dataset(dir, id, &spec.dataset, dir.dataset(), "dataset").await?;
+		self.metrics.job("started");
+		let tasks = chain.tasks_of(id, &chain.account()).await.map_err(|e| e.to_string())?;
+		let mut claims = Vec::new();
+		for (_, task) in &tasks {
+			let claim = self
+				.check_segment(
+					chain,
+					id,
+					round,
+					&spec,
+					&data,
+					task.worker,
+					task.segment,
+					task.probe_step,
+				)
+				.await;
+			match &claim {
+				Ok(_) => {},
+				Err(why) => tracing::warn!(
+					order = id,
+					worker = task.worker,
+					segment = task.segment,
+					"{why}"
+				),
+			}
+			claims.push(claim.unwrap_or(Claim::Unavailable));
+		}
+		let mut metrics = Vec::new();
+		if part == Part::Validator {
+			let validation =
+				self.dataset(dir, id, &spec.validation, dir.validation(), "validation set").await?;
+			for slot in 0..round.workers.0.len() as u32 {
+				let measured =
+					self.evaluate(chain, id, round, &spec, &data, &validation, slot).await;
+				metrics.push(measured.unwrap_or_else(|why| {
+					tracing::warn!(order = id, worker = slot, "cannot evaluate: {why}");
+					ReportMetrics { loss: u64::MAX, accuracy: 0 }
+				}));
+			}
+		}
+		self.metrics.job("finished");
+		tracing::info!(order = id, tasks = tasks.len(), "report ready");
+		Ok(Report {
+			claims: claims.try_into().map_err(|_| "too many claims")?,
+			metrics: metrics.try_into().map_err(|_| "too many workers")?,
+		})
+	}
+
+	/// Re-executes one segment of worker `slot` from its checkpoint `segment`.
+	#[allow(clippy::too_many_arguments)]
+	async fn check_segment(
+		&self,
+		chain: &Chain,
+		id: u64,
+		round: &Round,
+		spec: &OrderSpec,
+		data: &Dataset,
+		slot: u32,
+		segment: u32,
+		probe_step: u32,
+	) -> Result<Claim, String> {
+		let worker = &round.workers.0.get(slot as usize).ok_or("no such worker")?.account;
+		let training = spec.variant(slot).ok_or("no spec for the slot")?;
+		let hashes = chain
+			.checkpoint_hashes(id, slot)
+			.await
+			.map_err(|e| e.to_string())?
+			.ok_or("no revealed checkpoints")?;
+		let expected =
+			*hashes.get(segment as usize).ok_or("segment past the revealed checkpoints")?;
+		let base = chain.endpoint_of(worker).await.map_err(|e| e.to_string())?;
+		let bytes = self.fetcher.get(&base, &format!("/orders/{id}/checkpoints/{segment}")).await?;
+		let from = training::checkpoint_of(&training, "checkpoint", &bytes)?;
+		if from.hash() != expected {
+			return Err(format!("checkpoint {segment} does not hash to the revealed value"));
+		}
+		let (device, data, start_step) = (self.config.device, data.clone(), from.step);
+		let end_step = training.checkpoint_step(segment + 1);
+		let begun = std::time::Instant::now();
+		let (probe, end) = tokio::task::spawn_blocking(move || {
+			let probe = training::replay(device, &training, &data, &from, probe_step)?;
+			let end = training::replay(device, &training, &data, &probe, end_step)?;
+			Ok::<_, decenter_engine::train::TrainError>((probe.hash(), end.hash()))
+		})
+		.await
+		.map_err(|e| e.to_string())?
+		.map_err(|e| e.to_string())?;
+		let steps = u64::from(end_step.saturating_sub(start_step));
+		self.metrics.steps(steps, steps as f64 / begun.elapsed().as_secs_f64().max(1e-9));
+		Ok(Claim::Computed { end, probe })
+	}
+
+	/// Fetches worker `slot`'s final model, checks it is the one it committed to, and measures
+	/// it on the validation set.
+	#[allow(clippy::too_many_arguments)]
+	async fn evaluate(
+		&self,
+		chain: &Chain,
+		id: u64,
+		round: &Round,
+		spec: &OrderSpec,
+		data: &Dataset,
+		validation: &Dataset,
+		slot: u32,
+	) -> Result<ReportMetrics, String> {
+		let proof = round.workers.0.get(slot as usize).ok_or("no such worker")?;
+		let commitment = proof.commitment.as_ref().ok_or("proof not revealed")?;
+		let training = spec.variant(slot).ok_or("no spec for the slot")?;
+		let base = chain.endpoint_of(&proof.account).await.map_err(|e| e.to_string())?;
+		let bytes = self.fetcher.get(&base, &format!("/orders/{id}/model")).await?;
+		let parameters = training::model_parameters(&training, &bytes)?;
+		let views: Vec<&[f32]> = parameters.iter().map(Vec::as_slice).collect();
+		if model_hash(&views) != commitment.final_model {
+			return Err("the served model is not the committed one".into());
+		}
+		let (device, data, validation) = (self.config.device, data.clone(), validation.clone());
+		let evaluation = tokio::task::spawn_blocking(move || {
+			training::evaluate(device, &training, &data, &validation, parameters)
+		})
+		.await
+		.map_err(|e| e.to_string())?
+		.map_err(|e| e.to_string())?;
+		Ok(ReportMetrics::from_evaluation(evaluation.loss, evaluation.accuracy.unwrap_or(0.0)))
+	}
+}
+
+impl Role for Validator {
+	async fn setup(&mut self, chain: &Chain) -> Result<(), String> {
+		register(
+			chain,
+			crate::chain::RoleKind::Validator,
+			&self.config.public_url,
+			self.config.device,
+			self.config.capacity,
+		)
+		.await
+	}
+
+	async fn tick(&mut self, chain: &Chain) -> Result<(), String> {
+		let mut first_error = Ok(());
+		for id in chain.rounds().await.map_err(|e| e.to_string())? {
+			if let Err(e) = self.step_round(chain, id).await {
+				if e.contains(crate::chain::AWAITING_FINALITY) {
+					tracing::debug!(order = id, "{e}");
+				} else {
+					tracing::warn!(order = id, "{e}");
+					first_error = first_error.and(Err(e));
+				}
+			}
+		}
+		first_error
+	}
+}

@@ -1,0 +1,76 @@
+//! A worker's files for an order, under its `--data-dir`: the dataset it fetched, its
+//! checkpoints and trace (so a restarted worker resumes), the final model, the progress it
+//! reports, and the salts of its commitments.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The directory of order `id`.
+#[derive(Clone, Debug)]
+pub struct OrderDir(PathBuf);
+
+impl OrderDir {
+	pub fn new(data_dir: &Path, id: u64) -> Self {
+		OrderDir(data_dir.join("orders").join(id.to_string()))
+	}
+
+	pub fn create(&self) -> std::io::Result<()> {
+		std::fs::create_dir_all(&self.0)
+	}
+
+	pub fn path(&self) -> &Path {
+		&self.0
+	}
+
+	pub fn dataset(&self) -> PathBuf {
+		self.0.join("dataset")
+	}
+
+	pub fn validation(&self) -> PathBuf {
+		self.0.join("validation")
+	}
+
+	pub fn checkpoint(&self, index: u32) -> PathBuf {
+		self.0.join(format!("checkpoint-{index}.safetensors"))
+	}
+
+	pub fn trace(&self) -> PathBuf {
+		self.0.join("trace.json")
+	}
+
+	pub fn model(&self) -> PathBuf {
+		self.0.join("model.safetensors")
+	}
+
+	pub fn progress(&self) -> PathBuf {
+		self.0.join("progress.json")
+	}
+
+	/// Secrets of the commit–reveal rounds, written before the commit goes out.
+	pub fn salts(&self) -> PathBuf {
+		self.0.join("salts.json")
+	}
+}
+
+/// Writes `bytes` to `path` atomically (a crash leaves the old file or the new one).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+	let part = path.with_extension("part");
+	std::fs::write(&part, bytes)?;
+	std::fs::rename(&part, path)
+}
+
+/// What a worker reports about its training, served at `/orders/{id}/progress`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+	/// Steps taken.
+	pub step: u32,
+	/// Steps in the run.
+	pub steps: u32,
+	/// Mean batch loss of every step taken.
+	pub losses: Vec<f32>,
+	/// The device training runs on.
+	pub device: String,
+	/// Steps per second of this run.
+	pub steps_per_second: f64,
+}

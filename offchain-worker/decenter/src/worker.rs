@@ -1,0 +1,491 @@
+//! The worker role: register with a measured capacity, take assignments, fetch and verify the
+//! inputs, train (resuming from disk after a restart), commit and reveal the proof of train,
+//! report its own probe steps, post a checkpoint a validator says it could not fetch, and
+//! serve checkpoints, model and progress to the order's client and validators.
+
+use std::{collections::HashMap, path::PathBuf};
+
+use codec::{Decode, Encode};
+use decenter_primitives::{
+	order::OrderSpec,
+	proof::{self, PotCommitment},
+	spec::{Initialization, TrainingSpec},
+	validation::{Claim, Report},
+	Hash256,
+};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::{
+	chain::{AccountId, Chain, Order, OrderStatus, Phase},
+	daemon::Role,
+	fetch::Fetcher,
+	metrics::Metrics,
+	runtime::{api, api::runtime_types::bounded_collections::bounded_vec::BoundedVec, convert},
+	training::{self, Device, SavedTrace, SkipAfter},
+	workdir::{write_atomic, OrderDir},
+};
+
+/// What a worker is started with.
+pub struct WorkerConfig {
+	pub data_dir: PathBuf,
+	/// The URL others reach this worker's server at (registered on chain).
+	pub public_url: String,
+	pub device: Device,
+	/// Declared capacity; measured by a calibration run when not given.
+	pub capacity: Option<u32>,
+	/// Adversarial tests only: stop training at this step and fake the rest.
+	pub cheat: Option<SkipAfter>,
+}
+
+/// The secrets of an order's commit–reveal rounds, on disk before any commit goes out.
+#[derive(Default, Serialize, Deserialize)]
+pub struct Secrets {
+	pub proof_salt: Option<String>,
+	pub report_salt: Option<String>,
+	/// The sealed report, SCALE-encoded (hex).
+	pub report: Option<String>,
+}
+
+impl Secrets {
+	pub fn load(dir: &OrderDir) -> Secrets {
+		std::fs::read(dir.salts())
+			.ok()
+			.and_then(|bytes| serde_json::from_slice(&bytes).ok())
+			.unwrap_or_default()
+	}
+
+	pub fn save(&self, dir: &OrderDir) -> Result<(), String> {
+		let bytes = serde_json::to_vec(self).map_err(|e| e.to_string())?;
+		write_atomic(&dir.salts(), &bytes).map_err(|e| format!("cannot save salts: {e}"))
+	}
+}
+
+pub fn fresh_salt() -> Hash256 {
+	rand::random()
+}
+
+pub fn decode_hash(text: &str) -> Result<Hash256, String> {
+	hex::decode(text).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| "bad hex hash".into())
+}
+
+/// Commits `report` (sealed with a fresh salt saved first), or reveals it once the phase
+/// allows; `sealed`/`revealed` say where this reporter stands on chain.
+pub async fn commit_or_reveal_report(
+	chain: &Chain,
+	dir: &OrderDir,
+	id: u64,
+	revealing: bool,
+	make: impl std::future::Future<Output = Result<Report, String>>,
+) -> Result<(), String> {
+	let me = chain.account();
+	let on_chain = chain.report(id, &me).await.map_err(|e| e.to_string())?;
+	let mut secrets = Secrets::load(dir);
+	match (on_chain, revealing) {
+		(None, false) => {
+			// A report is made and salted once; a retried commit seals the same one.
+			let (report, salt) = match (&secrets.report, &secrets.report_salt) {
+				(Some(report), Some(salt)) => {
+					let bytes = hex::decode(report).map_err(|e| e.to_string())?;
+					(
+						Report::decode(&mut &bytes[..]).map_err(|e| e.to_string())?,
+						decode_hash(salt)?,
+					)
+				},
+				_ => {
+					let report = make.await?;
+					let salt = fresh_salt();
+					secrets.report_salt = Some(hex::encode(salt));
+					secrets.report = Some(hex::encode(report.encode()));
+					secrets.save(dir)?;
+					(report, salt)
+				},
+			};
+			let seal = proof::seal(&report.hash(), &salt, &me.0);
+			chain
+				.submit(
+					&format!("commit_report {id}"),
+					&api::tx().proof_of_train().commit_report(id, seal),
+				)
+				.await
+				.map_err(|e| e.to_string())?;
+		},
+		(Some(sealed), true) if sealed.report.is_none() => {
+			let (Some(salt), Some(report)) = (&secrets.report_salt, &secrets.report) else {
+				return Err(format!("order {id}: the sealed report's salt is lost; cannot reveal"));
+			};
+			let bytes = hex::decode(report).map_err(|e| e.to_string())?;
+			let report = Report::decode(&mut &bytes[..]).map_err(|e| e.to_string())?;
+			let call = api::tx().proof_of_train().reveal_report(
+				id,
+				convert(&report).map_err(|e| e.to_string())?,
+				decode_hash(salt)?,
+			);
+			chain.submit(&format!("reveal_report {id}"), &call).await.map_err(|e| e.to_string())?;
+		},
+		_ => {},
+	}
+	Ok(())
+}
+
+pub struct Worker {
+	config: WorkerConfig,
+	fetcher: Fetcher,
+	metrics: Metrics,
+	/// Training runs in progress, by order.
+	jobs: HashMap<u64, JoinHandle<Result<(), String>>>,
+}
+
+impl Worker {
+	pub fn new(config: WorkerConfig, fetcher: Fetcher, metrics: Metrics) -> Self {
+		Worker { config, fetcher, metrics, jobs: HashMap::new() }
+	}
+
+	/// Fetches (once) and verifies the training data and initial weights of order `id`.
+	async fn fetch_inputs(&self, dir: &OrderDir, id: u64, spec: &OrderSpec) -> Result<(), String> {
+		dir.create().map_err(|e| format!("cannot create {}: {e}", dir.path().display()))?;
+		if !dir.dataset().exists() {
+			let bytes = self.fetcher.artifact(id, &spec.dataset.artifact).await?;
+			training::dataset("dataset", &spec.dataset, &bytes)?;
+			write_atomic(&dir.dataset(), &bytes).map_err(|e| e.to_string())?;
+			tracing::info!(order = id, bytes = bytes.len(), "dataset fetched and verified");
+		}
+		if let Initialization::Uploaded(weights) = &spec.training.initialization {
+			let path = dir.path().join("weights");
+			if !path.exists() {
+				let bytes = self.fetcher.artifact(id, weights).await?;
+				write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+			}
+		}
+		Ok(())
+	}
+
+	/// Starts (or resumes) training order `id` in the background.
+	fn start_training(&mut self, dir: OrderDir, id: u64, spec: &OrderSpec, training: TrainingSpec) {
+		let (device, metrics, cheat) =
+			(self.config.device, self.metrics.clone(), self.config.cheat);
+		let commitment = spec.dataset.clone();
+		self.metrics.job("started");
+		tracing::info!(order = id, steps = training.steps, ?device, "training");
+		let job = tokio::task::spawn_blocking(move || {
+			let bytes = std::fs::read(dir.dataset()).map_err(|e| e.to_string())?;
+			let data = training::dataset("dataset", &commitment, &bytes)?;
+			let weights = std::fs::read(dir.path().join("weights")).ok();
+			let initial = training::initial_checkpoint(&training, weights.as_deref())?;
+			training::run(device, &dir, &training, &data, initial, &metrics, cheat).map(|_| ())
+		});
+		self.jobs.insert(id, job);
+	}
+
+	/// Whether training of `id` is finished on disk; starts or resumes it otherwise.
+	async fn trained(
+		&mut self,
+		dir: &OrderDir,
+		id: u64,
+		spec: &OrderSpec,
+		training: TrainingSpec,
+	) -> Result<bool, String> {
+		if let Some(job) = self.jobs.get(&id) {
+			if !job.is_finished() {
+				return Ok(false);
+			}
+			if let Some(job) = self.jobs.remove(&id) {
+				match job.await {
+					Ok(Ok(())) => {
+						self.metrics.job("finished");
+						tracing::info!(order = id, "training finished");
+					},
+					Ok(Err(e)) => {
+						self.metrics.job("failed");
+						return Err(format!("order {id}: training failed: {e}"));
+					},
+					Err(e) => return Err(format!("order {id}: the training task died: {e}")),
+				}
+			}
+		}
+		if SavedTrace::load(dir).is_some_and(|t| t.done) {
+			return Ok(true);
+		}
+		self.start_training(dir.clone(), id, spec, training);
+		Ok(false)
+	}
+
+	/// The commitment of a finished run, from disk.
+	fn commitment(
+		dir: &OrderDir,
+		training: &TrainingSpec,
+	) -> Result<(PotCommitment, Vec<Hash256>), String> {
+		let trace = SavedTrace::load(dir).ok_or("no trace on disk")?.trace()?;
+		let last = (trace.checkpoints.len() as u32).saturating_sub(1);
+		let bytes = std::fs::read(dir.checkpoint(last)).map_err(|e| e.to_string())?;
+		let last = training::checkpoint_of(training, "last checkpoint", &bytes)?;
+		Ok((trace.commitment(&last), trace.checkpoints))
+	}
+
+	async fn step_order(&mut self, chain: &Chain, id: u64) -> Result<(), String> {
+		let me = chain.account();
+		let Some(order) = chain.order(id).await.map_err(|e| e.to_string())? else { return Ok(()) };
+		let Some(slot) = order.workers.0.iter().position(|w| w.account == me) else {
+			return Ok(());
+		};
+		let spec = Chain::spec_of(&order).map_err(|e| e.to_string())?;
+		let training = spec.variant(slot as u32).ok_or("no spec for this worker slot")?;
+		let dir = OrderDir::new(&self.config.data_dir, id);
+		match order.status {
+			OrderStatus::Assigned if !order.workers.0[slot].confirmed => {
+				self.fetch_inputs(&dir, id, &spec).await?;
+				chain
+					.submit(
+						&format!("confirm_assignment {id}"),
+						&api::tx().training_orders().confirm_assignment(id),
+					)
+					.await
+					.map_err(|e| e.to_string())?;
+			},
+			OrderStatus::Training | OrderStatus::Proving | OrderStatus::Validating => {
+				self.fetch_inputs(&dir, id, &spec).await?;
+				if self.trained(&dir, id, &spec, training.clone()).await? {
+					self.prove(chain, &order, &dir, id, slot as u32, &training).await?;
+				}
+			},
+			_ => {},
+		}
+		Ok(())
+	}
+
+	/// Seals the commitment with a fresh salt (saved first) and commits it.
+	async fn commit_proof(
+		&self,
+		chain: &Chain,
+		dir: &OrderDir,
+		id: u64,
+		commitment: &PotCommitment,
+		secrets: &mut Secrets,
+	) -> Result<(), String> {
+		// One salt per order, kept: a commit retried after a restart must seal the same way.
+		let salt = match secrets.proof_salt.as_deref() {
+			Some(salt) => decode_hash(salt)?,
+			None => {
+				let salt = fresh_salt();
+				secrets.proof_salt = Some(hex::encode(salt));
+				secrets.save(dir)?;
+				salt
+			},
+		};
+		let seal = proof::seal(&commitment.hash(), &salt, &chain.account().0);
+		let call = api::tx().proof_of_train().commit_proof(id, seal);
+		chain.submit(&format!("commit_proof {id}"), &call).await.map_err(|e| e.to_string())?;
+		Ok(())
+	}
+
+	/// The proof-of-train game from the worker's side.
+	async fn prove(
+		&mut self,
+		chain: &Chain,
+		order: &Order,
+		dir: &OrderDir,
+		id: u64,
+		slot: u32,
+		training: &TrainingSpec,
+	) -> Result<(), String> {
+		let (commitment, checkpoints) = Self::commitment(dir, training)?;
+		let mut secrets = Secrets::load(dir);
+		// The round starts with the first commit.
+		let Some(round) = chain.round(id).await.map_err(|e| e.to_string())? else {
+			if matches!(order.status, OrderStatus::Training) {
+				return self.commit_proof(chain, dir, id, &commitment, &mut secrets).await;
+			}
+			return Ok(());
+		};
+		let Some(mine) = round.workers.0.get(slot as usize) else { return Ok(()) };
+		if mine.fault.is_some() {
+			return Ok(());
+		}
+		match &round.phase {
+			Phase::Committing if mine.seal.is_none() => {
+				self.commit_proof(chain, dir, id, &commitment, &mut secrets).await?;
+			},
+			Phase::Revealing { .. } if mine.commitment.is_none() && mine.seal.is_some() => {
+				let salt = secrets.proof_salt.as_deref().ok_or("the proof's salt is lost")?;
+				let call = api::tx().proof_of_train().reveal_proof(
+					id,
+					convert(&commitment).map_err(|e| e.to_string())?,
+					decode_hash(salt)?,
+					BoundedVec(checkpoints),
+				);
+				chain
+					.submit(&format!("reveal_proof {id}"), &call)
+					.await
+					.map_err(|e| e.to_string())?;
+			},
+			Phase::Reporting { .. } | Phase::RevealingReports { .. } => {
+				let revealing = matches!(round.phase, Phase::RevealingReports { .. });
+				let tasks =
+					chain.tasks_of(id, &chain.account()).await.map_err(|e| e.to_string())?;
+				if tasks.is_empty() {
+					return Ok(());
+				}
+				let device = self.config.device;
+				let (training, dir_for_report) = (training.clone(), dir.clone());
+				let spec = Chain::spec_of(order).map_err(|e| e.to_string())?;
+				let make = async move {
+					tokio::task::spawn_blocking(move || {
+						own_report(device, &dir_for_report, &spec, &training, &checkpoints, &tasks)
+					})
+					.await
+					.map_err(|e| e.to_string())?
+				};
+				commit_or_reveal_report(chain, dir, id, revealing, make).await?;
+			},
+			Phase::Refereeing { .. } => {
+				use crate::chain::TaskStatus;
+				for task in round.tasks.0.iter().filter(|t| t.worker == slot) {
+					if matches!(task.status, TaskStatus::Withheld) {
+						let bytes = std::fs::read(dir.checkpoint(task.segment))
+							.map_err(|e| e.to_string())?;
+						let checkpoint = training::checkpoint_of(training, "checkpoint", &bytes)?;
+						let canonical = canonical_bytes(&checkpoint);
+						let call = api::tx().proof_of_train().post_checkpoint(
+							id,
+							task.segment,
+							BoundedVec(canonical),
+						);
+						chain
+							.submit(&format!("post_checkpoint {id} {}", task.segment), &call)
+							.await
+							.map_err(|e| e.to_string())?;
+					}
+				}
+			},
+			_ => {},
+		}
+		Ok(())
+	}
+}
+
+/// A checkpoint's canonical bytes, as the chain hashes them.
+pub fn canonical_bytes(checkpoint: &decenter_engine::model::Checkpoint) -> Vec<u8> {
+	let parameters: Vec<&[f32]> = checkpoint.parameters.iter().map(Vec::as_slice).collect();
+	let state: Vec<&[f32]> = checkpoint.optimizer_state.iter().map(Vec::as_slice).collect();
+	proof::checkpoint_bytes(u64::from(checkpoint.step), &parameters, &state)
+}
+
+/// The worker's own report: for each of its sampled segments, its published end hash and the
+/// state hash at the probe step, re-executed from its own checkpoint.
+fn own_report(
+	device: Device,
+	dir: &OrderDir,
+	spec: &OrderSpec,
+	training: &TrainingSpec,
+	checkpoints: &[Hash256],
+	tasks: &[(u32, crate::chain::SegmentCheck)],
+) -> Result<Report, String> {
+	let bytes = std::fs::read(dir.dataset()).map_err(|e| e.to_string())?;
+	let data = training::dataset("dataset", &spec.dataset, &bytes)?;
+	let mut claims = Vec::new();
+	for (_, task) in tasks {
+		let end =
+			*checkpoints.get(task.segment as usize + 1).ok_or("task past the last checkpoint")?;
+		let bytes = std::fs::read(dir.checkpoint(task.segment)).map_err(|e| e.to_string())?;
+		let from = training::checkpoint_of(training, "checkpoint", &bytes)?;
+		let probe = training::replay(device, training, &data, &from, task.probe_step)
+			.map_err(|e| e.to_string())?
+			.hash();
+		claims.push(Claim::Computed { end, probe });
+	}
+	Ok(Report {
+		claims: claims.try_into().map_err(|_| "too many claims")?,
+		metrics: Default::default(),
+	})
+}
+
+impl Role for Worker {
+	async fn setup(&mut self, chain: &Chain) -> Result<(), String> {
+		register(
+			chain,
+			crate::chain::RoleKind::Worker,
+			&self.config.public_url,
+			self.config.device,
+			self.config.capacity,
+		)
+		.await
+	}
+
+	async fn tick(&mut self, chain: &Chain) -> Result<(), String> {
+		let me: AccountId = chain.account();
+		let mut first_error = Ok(());
+		for id in chain.assignments_of(&me).await.map_err(|e| e.to_string())? {
+			if let Err(e) = self.step_order(chain, id).await {
+				if e.contains(crate::chain::AWAITING_FINALITY) {
+					tracing::debug!(order = id, "{e}");
+				} else {
+					tracing::warn!(order = id, "{e}");
+					first_error = first_error.and(Err(e));
+				}
+			}
+		}
+		first_error
+	}
+}
+
+/// Registers the account in the worker or validator pool (capacity measured unless given),
+/// or updates its endpoint if it moved.
+pub async fn register(
+	chain: &Chain,
+	role: crate::chain::RoleKind,
+	public_url: &str,
+	device: Device,
+	capacity: Option<u32>,
+) -> Result<(), String> {
+	let me = chain.account();
+	match chain.participant(&me).await.map_err(|e| e.to_string())? {
+		Some(participant) => {
+			if participant.endpoint.0 != public_url.as_bytes() {
+				let call = api::tx()
+					.compute_staking()
+					.set_endpoint(BoundedVec(public_url.as_bytes().to_vec()));
+				chain.submit("set_endpoint", &call).await.map_err(|e| e.to_string())?;
+			}
+		},
+		None => {
+			let capacity = match capacity {
+				Some(capacity) => capacity,
+				None => {
+					let measured = tokio::task::spawn_blocking(move || training::calibrate(device))
+						.await
+						.map_err(|e| e.to_string())?
+						.map_err(|e| format!("calibration failed: {e}"))?;
+					tracing::info!(gflops = measured, "calibrated");
+					measured
+				},
+			};
+			let bond = chain.required_bond(capacity).await.map_err(|e| e.to_string())?;
+			let device_text = BoundedVec(device.describe().into_bytes());
+			let endpoint = BoundedVec(public_url.as_bytes().to_vec());
+			let staking = api::tx().compute_staking();
+			let (what, result) = match role {
+				crate::chain::RoleKind::Worker => (
+					"register_worker",
+					chain
+						.submit(
+							"register_worker",
+							&staking.register_worker(capacity, device_text, endpoint, bond),
+						)
+						.await,
+				),
+				crate::chain::RoleKind::Validator => (
+					"register_validator",
+					chain
+						.submit(
+							"register_validator",
+							&staking.register_validator(capacity, device_text, endpoint, bond),
+						)
+						.await,
+				),
+			};
+			result.map_err(|e| e.to_string())?;
+			tracing::info!(capacity, bond, "{what}: registered");
+		},
+	}
+	Ok(())
+}
