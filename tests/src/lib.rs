@@ -27,20 +27,25 @@ pub fn crate_dir() -> PathBuf {
 }
 
 pub fn node_binary() -> PathBuf {
-	if let Ok(path) = std::env::var("DECENTER_NODE") {
+	built_binary("decenter-node", "DECENTER_NODE")
+}
+
+/// The program `name`: the path in `env_var` if set, else the one built beside this test
+/// binary (target/<profile>/deps/<test> -> target/<profile>/<name>).
+fn built_binary(name: &str, env_var: &str) -> PathBuf {
+	if let Ok(path) = std::env::var(env_var) {
 		return PathBuf::from(path);
 	}
 	let exe = std::env::current_exe().expect("the test binary knows its own path");
-	// target/<profile>/deps/<test> -> target/<profile>/decenter-node
 	let profile_dir =
 		exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps");
-	let node = profile_dir.join("decenter-node");
+	let program = profile_dir.join(name);
 	assert!(
-		node.exists(),
-		"{} does not exist: run `cargo build -p decenter-node` first, or set DECENTER_NODE",
-		node.display()
+		program.exists(),
+		"{} does not exist: run `cargo build -p {name}` first, or set {env_var}",
+		program.display()
 	);
-	node
+	program
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -216,19 +221,7 @@ pub fn http_get(port: u16, path: &str) -> String {
 /// The `decenter` program: `DECENTER_BIN` if set, else the one built beside this test binary
 /// (`cargo build -p decenter` first).
 pub fn decenter_binary() -> PathBuf {
-	if let Ok(path) = std::env::var("DECENTER_BIN") {
-		return PathBuf::from(path);
-	}
-	let exe = std::env::current_exe().expect("the test binary knows its own path");
-	let profile_dir =
-		exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps");
-	let program = profile_dir.join("decenter");
-	assert!(
-		program.exists(),
-		"{} does not exist: run `cargo build -p decenter` first, or set DECENTER_BIN",
-		program.display()
-	);
-	program
+	built_binary("decenter", "DECENTER_BIN")
 }
 
 /// A running `decenter` daemon (worker, validator or client server); killed on drop.

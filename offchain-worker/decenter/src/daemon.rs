@@ -58,3 +58,18 @@ async fn follow(chain: &Chain, role: &mut impl Role) -> Result<(), String> {
 		}
 	}
 }
+
+/// Logs what acting on order `id` came to; an action that only awaits finality is not an error.
+pub fn logged(id: u64, result: Result<(), String>) -> Result<(), String> {
+	match result {
+		Err(e) if e.contains(crate::chain::AWAITING_FINALITY) => {
+			tracing::debug!(order = id, "{e}");
+			Ok(())
+		},
+		Err(e) => {
+			tracing::warn!(order = id, "{e}");
+			Err(e)
+		},
+		Ok(()) => Ok(()),
+	}
+}

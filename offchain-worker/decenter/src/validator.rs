@@ -244,14 +244,8 @@ impl Role for Validator {
 	async fn tick(&mut self, chain: &Chain) -> Result<(), String> {
 		let mut first_error = Ok(());
 		for id in chain.rounds().await.map_err(|e| e.to_string())? {
-			if let Err(e) = self.step_round(chain, id).await {
-				if e.contains(crate::chain::AWAITING_FINALITY) {
-					tracing::debug!(order = id, "{e}");
-				} else {
-					tracing::warn!(order = id, "{e}");
-					first_error = first_error.and(Err(e));
-				}
-			}
+			first_error =
+				first_error.and(crate::daemon::logged(id, self.step_round(chain, id).await));
 		}
 		first_error
 	}

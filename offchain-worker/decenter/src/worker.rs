@@ -415,14 +415,8 @@ impl Role for Worker {
 		let me: AccountId = chain.account();
 		let mut first_error = Ok(());
 		for id in chain.assignments_of(&me).await.map_err(|e| e.to_string())? {
-			if let Err(e) = self.step_order(chain, id).await {
-				if e.contains(crate::chain::AWAITING_FINALITY) {
-					tracing::debug!(order = id, "{e}");
-				} else {
-					tracing::warn!(order = id, "{e}");
-					first_error = first_error.and(Err(e));
-				}
-			}
+			first_error =
+				first_error.and(crate::daemon::logged(id, self.step_order(chain, id).await));
 		}
 		first_error
 	}
