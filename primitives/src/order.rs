@@ -6,7 +6,9 @@ use bounded_collections::{BoundedVec, ConstU32};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
-use crate::spec::{ArtifactCommitment, Fixed9, Loss, Optimizer, Schedule, SpecError, TrainingSpec};
+use crate::spec::{
+	ArtifactCommitment, Fixed9, Initialization, Loss, Optimizer, Schedule, SpecError, TrainingSpec,
+};
 
 /// Most workers training independent replicas of one order.
 pub const MAX_REPLICAS: u32 = 8;
@@ -160,6 +162,26 @@ impl OrderSpec {
 				..self.training.clone()
 			}),
 		}
+	}
+
+	/// The most flops any worker slot of the order trains (sweep variants differ in batch);
+	/// `None` on overflow or without slots.
+	pub fn max_training_flops(&self) -> Option<u128> {
+		let mut most: Option<u128> = None;
+		for slot in 0..self.worker_count() {
+			let flops = self.variant(slot)?.training_flops()?;
+			most = Some(most.map_or(flops, |most| most.max(flops)));
+		}
+		most
+	}
+
+	/// Bytes a worker fetches before it can start: the training set and uploaded weights.
+	pub fn input_bytes(&self) -> u64 {
+		let weights = match &self.training.initialization {
+			Initialization::Uploaded(weights) => weights.size,
+			Initialization::Seeded => 0,
+		};
+		self.dataset.artifact.size.saturating_add(weights)
 	}
 
 	/// Checks the spec, every variant and their fit to the datasets.

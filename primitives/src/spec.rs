@@ -23,6 +23,10 @@ pub const MAX_BATCH_SIZE: u32 = 65_536;
 pub const MAX_LOCATION_LEN: u32 = 256;
 /// Most checkpoints after `c_0`: the chain keeps every checkpoint hash of a run under proof.
 pub const MAX_CHECKPOINTS: u32 = 256;
+/// The least a training step counts for in the cost model, in flops: below it, a step's fixed
+/// work (reading the batch, updating the optimizer, bookkeeping) dominates the arithmetic, so
+/// that a tiny model run for billions of steps is not priced as free.
+pub const MIN_FLOPS_PER_STEP: u128 = 1_000_000;
 
 /// A real number `value / 10⁹` (0 to about 4.29).
 ///
@@ -342,5 +346,52 @@ impl TrainingSpec {
 	/// The step at which checkpoint `i` (0 ≤ i ≤ [`Self::checkpoint_count`]) is taken.
 	pub fn checkpoint_step(&self, i: u32) -> u32 {
 		i.saturating_mul(self.checkpoint_interval).min(self.steps)
+	}
+
+	/// Floating-point operations of the whole run, the cost model the chain derives training
+	/// windows from (and the one `decenter worker`'s capacity calibration counts):
+	/// `6 × parameters × batch` per step, that is 2 flops per multiply-accumulate of the
+	/// forward pass and 4 of the backward pass, and at least [`MIN_FLOPS_PER_STEP`]. `None` on
+	/// overflow.
+	pub fn training_flops(&self) -> Option<u128> {
+		let per_step = 6u128
+			.checked_mul(u128::from(self.model.parameter_count()?))?
+			.checked_mul(u128::from(self.batch_size))?
+			.max(MIN_FLOPS_PER_STEP);
+		per_step.checked_mul(u128::from(self.steps))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn training_flops_follow_the_cost_model() {
+		let spec = TrainingSpec {
+			model: ModelSpec {
+				inputs: 64,
+				hidden: BoundedVec::truncate_from(vec![128]),
+				outputs: 10,
+				activation: Activation::Relu,
+				loss: Loss::SoftmaxCrossEntropy,
+			},
+			optimizer: Optimizer::Sgd,
+			learning_rate: Fixed9(1),
+			schedule: Schedule::Constant,
+			batch_size: 32,
+			steps: 1_000,
+			seed: 1,
+			checkpoint_interval: 100,
+			initialization: Initialization::Seeded,
+		};
+		// 64·128 + 128 + 128·10 + 10 = 9,610 parameters.
+		assert_eq!(spec.training_flops(), Some(6 * 9_610 * 32 * 1_000));
+		// A tiny model is not free: each step counts at least `MIN_FLOPS_PER_STEP`.
+		let tiny = TrainingSpec { batch_size: 1, ..spec.clone() };
+		assert_eq!(tiny.training_flops(), Some(MIN_FLOPS_PER_STEP * 1_000));
+		// The largest spec the bounds allow still fits.
+		let huge = TrainingSpec { batch_size: MAX_BATCH_SIZE, steps: u32::MAX, ..spec };
+		assert!(huge.training_flops().is_some());
 	}
 }

@@ -247,6 +247,7 @@ impl_runtime_apis! {
 		Block,
 		AccountId,
 		pallet_training_orders::OrderOf<Runtime>,
+		pallet_training_orders::Quote<Balance, BlockNumber>,
 	> for Runtime {
 		fn order(id: pallet_training_orders::OrderId) -> Option<pallet_training_orders::OrderOf<Runtime>> {
 			pallet_training_orders::Orders::<Runtime>::get(id)
@@ -266,6 +267,13 @@ impl_runtime_apis! {
 
 		fn can_fetch(id: pallet_training_orders::OrderId, who: AccountId) -> bool {
 			TrainingOrders::can_fetch(id, &who)
+		}
+
+		fn quote(
+			spec: pallet_training_orders::OrderSpec,
+			capacity: u32,
+		) -> Result<pallet_training_orders::Quote<Balance, BlockNumber>, sp_runtime::DispatchError> {
+			TrainingOrders::quote(&spec, capacity)
 		}
 	}
 

@@ -187,12 +187,15 @@ parameter_types! {
 	pub const StakingMinBond: Balance = 100 * DCEN;
 	/// Bond per declared GFLOP/s: 0.1 DCEN, so a 50 TFLOP/s GPU bonds 5,100 DCEN.
 	pub const StakingBondPerGflops: Balance = 100 * MILLI_DCEN;
+	/// A newcomer to a full pool must bond more than 110% of the lowest idle member's bond.
+	pub const PoolEvictionMargin: Perbill = Perbill::from_percent(10);
 }
 
 /// Worker and validator pools. Capacity is in sustained f32 GFLOP/s; slashes without a
 /// beneficiary go to the treasury account. The unbonding period defaults to one day and is set
 /// per chain in genesis (the development presets use 10 blocks so that unbonding can be tried
-/// in half a minute); root can change it.
+/// in half a minute); root can change it. A full pool (512) admits a higher bond by evicting
+/// its lowest idle member.
 impl pallet_compute_staking::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
@@ -204,6 +207,7 @@ impl pallet_compute_staking::Config for Runtime {
 	type MaxDeviceLength = ConstU32<128>;
 	type MaxEndpointLength = ConstU32<256>;
 	type MaxPoolSize = ConstU32<512>;
+	type EvictionMargin = PoolEvictionMargin;
 	type MaxUnbondingChunks = ConstU32<16>;
 	type DefaultUnbondingPeriod = ConstU32<{ super::DAYS }>;
 	type WeightInfo = pallet_compute_staking::weights::SubstrateWeight<Runtime>;
@@ -219,12 +223,43 @@ parameter_types! {
 	/// Budget split of a completed order: 80% workers, 15% validators, 5% treasury.
 	pub const OrderWorkerShare: Perbill = Perbill::from_percent(80);
 	pub const OrderValidatorShare: Perbill = Perbill::from_percent(15);
-	/// A worker missing a confirmation or training deadline loses 10% of its bond to the client.
+	/// Paid to the treasury by every order at creation, never refunded: 1 DCEN.
+	pub const OrderFee: Balance = DCEN;
+	/// A worker is expected to fetch inputs at 10 MB/s at least.
+	pub const OrderWorkerBandwidth: u64 = 10_000_000;
+	/// A worker missing a confirmation or training deadline loses 10% of its bond to the
+	/// treasury (never to the client, who set the deadline).
 	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
 }
 
-/// The marketplace. Workers are drawn at an order's start block; they have 10 minutes to
-/// confirm; an order nobody could serve is retried every 10 blocks until its training deadline.
+/// Proof-of-train windows, in blocks, shared by the judge's configuration and the orders'
+/// shortest validation window.
+const POT_REVEAL_WINDOW: BlockNumber = 5 * super::MINUTES;
+const POT_REPORT_WINDOW: BlockNumber = 10 * super::MINUTES;
+const POT_DISPUTE_WINDOW: BlockNumber = 10 * super::MINUTES;
+const POT_MAX_DRAWS_PER_BLOCK: u32 = 4;
+const POT_MAX_PENDING_DRAWS: u32 = 1024;
+
+/// The longest the proof-of-train game of one order can take once its proofs are in: the
+/// proof reveal, the report commit and reveal, the referees' commit and reveal, two draws that
+/// may each wait for a full draw queue (`MaxPendingDraws / MaxDrawsPerBlock` blocks), and two
+/// blocks for each of its 9 transitions (an off-chain worker sees a window end in one block
+/// and its transaction lands in the next). 1,430 blocks, about 72 minutes: the shortest
+/// validation window. A draw that waits for eligible validators beyond the queue is not
+/// bounded: such an order can still expire mid-game (docs/proof-of-train.md).
+pub const PROOF_GAME_BLOCKS: BlockNumber = POT_REVEAL_WINDOW
+	+ 2 * POT_REPORT_WINDOW
+	+ 2 * POT_DISPUTE_WINDOW
+	+ 2 * (POT_MAX_PENDING_DRAWS / POT_MAX_DRAWS_PER_BLOCK)
+	+ 2 * 9;
+
+/// The marketplace. Workers are drawn at an order's start block; they have 10 minutes (10
+/// blocks on development chains) plus the time its inputs take at 10 MB/s to confirm; the
+/// training window must also leave 4 times the compute time at the order's capacity; an order
+/// nobody could serve is retried every 10 blocks while the work still fits.
+/// An order starts within 7 days, trains for at most 30 days and leaves the judge between
+/// [`PROOF_GAME_BLOCKS`] and 12 hours; a finished order stays readable for 7 days, and at most
+/// 64 finished orders are removed a block.
 impl pallet_training_orders::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type Currency = Balances;
@@ -233,17 +268,27 @@ impl pallet_training_orders::Config for Runtime {
 	type Treasury = TreasuryAccount;
 	type MinBudget = OrderMinBudget;
 	type OrderDeposit = OrderDeposit;
+	type OrderFee = OrderFee;
 	type ExpiryReward = OrderExpiryReward;
 	type WorkerShare = OrderWorkerShare;
 	type ValidatorShare = OrderValidatorShare;
 	type MissedDeadlineSlash = MissedDeadlineSlash;
-	type ConfirmWindow = ConstU32<{ 10 * super::MINUTES }>;
+	type DefaultConfirmWindow = ConstU32<{ 10 * super::MINUTES }>;
+	type ExpectedBlockTime = ConstU64<MILLISECS_PER_BLOCK>;
+	type WorkerBandwidth = OrderWorkerBandwidth;
+	type ComputeSlack = ConstU32<4>;
+	type MaxStartDelay = ConstU32<{ 7 * super::DAYS }>;
+	type MaxTrainingWindow = ConstU32<{ 30 * super::DAYS }>;
+	type MinValidationWindow = ConstU32<PROOF_GAME_BLOCKS>;
+	type MaxValidationWindow = ConstU32<{ 12 * super::HOURS }>;
 	type AssignmentRetry = ConstU32<10>;
 	type MaxWorkers = ConstU32<8>;
 	type MaxValidators = ConstU32<16>;
 	type MaxStartsPerBlock = ConstU32<4>;
 	type MaxOpenOrders = ConstU32<1024>;
 	type MaxOrdersPerAccount = ConstU32<64>;
+	type OrderRetention = ConstU32<{ 7 * super::DAYS }>;
+	type MaxPrunesPerBlock = ConstU32<64>;
 	type WeightInfo = pallet_training_orders::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = RegisterBenchmarkWorker;
@@ -268,18 +313,19 @@ impl pallet_proof_of_train::Config for Runtime {
 	type Currency = Balances;
 	type Staking = super::ComputeStaking;
 	type Certificates = super::Certificates;
-	type RevealWindow = ConstU32<{ 5 * super::MINUTES }>;
-	type ReportWindow = ConstU32<{ 10 * super::MINUTES }>;
-	type DisputeWindow = ConstU32<{ 10 * super::MINUTES }>;
+	type RevealWindow = ConstU32<POT_REVEAL_WINDOW>;
+	type ReportWindow = ConstU32<POT_REPORT_WINDOW>;
+	type DisputeWindow = ConstU32<POT_DISPUTE_WINDOW>;
 	type ValidatorsPerOrder = ConstU32<3>;
 	type SegmentsPerValidator = ConstU32<4>;
 	type RefereesPerDispute = ConstU32<3>;
+	type MinHonestChecks = ConstU32<2>;
 	type FaultSlash = ProofFaultSlash;
 	type MaxWorkers = ConstU32<8>;
 	type MaxTasks = ConstU32<96>;
 	type MaxCheckpointBytes = ConstU32<{ 1024 * 1024 }>;
-	type MaxDrawsPerBlock = ConstU32<4>;
-	type MaxPendingDraws = ConstU32<1024>;
+	type MaxDrawsPerBlock = ConstU32<POT_MAX_DRAWS_PER_BLOCK>;
+	type MaxPendingDraws = ConstU32<POT_MAX_PENDING_DRAWS>;
 	type WeightInfo = pallet_proof_of_train::weights::SubstrateWeight<Runtime>;
 }
 
@@ -306,5 +352,48 @@ impl pallet_training_orders::BenchmarkHelper<AccountId> for RegisterBenchmarkWor
 			frame_support::BoundedVec::truncate_from(b"http://127.0.0.1:8700".to_vec()),
 			bond,
 		);
+	}
+}
+
+/// Transactions the pallets' off-chain workers build: general (unsigned, unpaid) transactions
+/// whose call is checked by its pallet's `#[pallet::authorize]` function, such as
+/// `TrainingOrders::expire_lapsed` and `ProofOfTrain::advance_lapsed`.
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = super::UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateTransaction<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extension = super::TxExtension;
+
+	fn create_transaction(call: RuntimeCall, extension: super::TxExtension) -> Self::Extrinsic {
+		super::UncheckedExtrinsic::new_transaction(call, extension)
+	}
+}
+
+impl<C> frame_system::offchain::CreateAuthorizedTransaction<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	/// `AuthorizeCall` turns the origin into `Authorized` when the call's pallet accepts it;
+	/// every later extension then sees no signer: no nonce, no fee.
+	fn create_extension() -> super::TxExtension {
+		(
+			frame_system::AuthorizeCall::<Runtime>::new(),
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckEra::<Runtime>::from(sp_runtime::generic::Era::Immortal),
+			frame_system::CheckNonce::<Runtime>::from(0),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+		)
 	}
 }

@@ -2,7 +2,7 @@
 
 use crate::{
 	configs::TreasuryAccount, AccountId, BalancesConfig, BlockNumber, ComputeStakingConfig,
-	RuntimeGenesisConfig, SudoConfig, DCEN, EXISTENTIAL_DEPOSIT,
+	RuntimeGenesisConfig, SudoConfig, TrainingOrdersConfig, DCEN, EXISTENTIAL_DEPOSIT,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -19,6 +19,11 @@ pub const TESTNET_PRESET: &str = "testnet";
 /// a pool can be tried quickly. The testnet keeps the runtime's default of one day.
 pub const DEV_UNBONDING_PERIOD: BlockNumber = 10;
 
+/// Confirmation window of the development and local presets: 10 blocks (30 s) plus fetch time,
+/// so that an order nobody serves expires within a minute or two. The testnet keeps the
+/// runtime's default of 10 minutes.
+pub const DEV_CONFIRM_WINDOW: BlockNumber = 10;
+
 /// Every endowed account starts with this balance.
 pub const ENDOWMENT: u128 = 1_000_000 * DCEN;
 
@@ -26,8 +31,10 @@ fn genesis(
 	authorities: Vec<(AuraId, GrandpaId)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
-	unbonding_period: Option<BlockNumber>,
+	development: bool,
 ) -> Value {
+	let unbonding_period = development.then_some(DEV_UNBONDING_PERIOD);
+	let confirm_window = development.then_some(DEV_CONFIRM_WINDOW);
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed_accounts
@@ -39,6 +46,7 @@ fn genesis(
 				.collect::<Vec<_>>(),
 		},
 		compute_staking: ComputeStakingConfig { unbonding_period },
+		training_orders: TrainingOrdersConfig { confirm_window },
 		aura: pallet_aura::GenesisConfig {
 			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
 		},
@@ -62,7 +70,7 @@ pub fn development_config_genesis() -> Value {
 		vec![authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
-		Some(DEV_UNBONDING_PERIOD),
+		true,
 	)
 }
 
@@ -75,7 +83,7 @@ pub fn local_config_genesis() -> Value {
 		],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
-		Some(DEV_UNBONDING_PERIOD),
+		true,
 	)
 }
 
@@ -92,7 +100,7 @@ pub fn testnet_config_genesis() -> Value {
 		],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
-		None,
+		false,
 	)
 }
 

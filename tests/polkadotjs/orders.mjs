@@ -1,6 +1,7 @@
 // polkadot.js check of training orders: a client creates an order with escrow, sees it assigned
-// to a registered worker, cancels it and gets the refund; an order nobody can serve expires and
-// is refunded, and whoever expires it gets the reward.
+// to a registered worker, cancels it and gets the refund (not the order fee); a validation
+// window shorter than the proof game is refused; an order nobody can serve is expired by the
+// node's off-chain worker, with nobody calling, and refunded.
 // usage: node orders.mjs ws://127.0.0.1:9944
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
@@ -13,7 +14,7 @@ function fail(message) {
   process.exit(1);
 }
 
-const timer = setTimeout(() => fail('not done within 300 s'), 300_000);
+const timer = setTimeout(() => fail('not done within 420 s'), 420_000);
 const api = await ApiPromise.create({ provider: new WsProvider(url), throwOnConnect: true });
 
 function send(tx, signer) {
@@ -43,14 +44,6 @@ async function held(address, reason) {
   const holds = await api.query.balances.holds(address);
   const hold = holds.find((h) => h.id.isTrainingOrders && h.id.asTrainingOrders[`is${reason}`]);
   return hold ? hold.amount.toBigInt() : 0n;
-}
-
-async function untilFinalized(block) {
-  await new Promise((resolve) => {
-    api.rpc.chain.subscribeFinalizedHeads((header) => {
-      if (header.number.toNumber() >= block) resolve();
-    });
-  });
 }
 
 async function status(id) {
@@ -94,10 +87,38 @@ await send(api.tx.computeStaking.registerWorker(capacity, 'CPU', 'http://127.0.0
 console.log(`worker registered with ${capacity} GFLOP/s`);
 
 const now = async () => (await api.rpc.chain.getHeader()).number.toNumber();
+// The shortest validation window the chain accepts: the time the proof-of-train game may take.
+const minValidation = api.consts.trainingOrders.minValidationWindow.toNumber();
+const orderFee = api.consts.trainingOrders.orderFee.toBigInt();
+// An explicit start block a few blocks ahead, so that the training window is exactly `trainingIn`.
 const create = async (needed, trainingIn, budget) => {
-  const head = await now();
-  return send(api.tx.trainingOrders.createOrder(spec, needed, null, head + trainingIn, head + 2 * trainingIn, budget), client);
+  const start = (await now()) + 3;
+  return send(api.tx.trainingOrders.createOrder(spec, needed, start, start + trainingIn, start + trainingIn + minValidation, budget), client);
 };
+
+try {
+  const head = await now();
+  await send(api.tx.trainingOrders.createOrder(spec, 100, null, head + 100, head + 100 + minValidation - 1, 50n * DCEN), client);
+  fail('a validation window shorter than the proof game was accepted');
+} catch (e) {
+  if (e.message !== 'trainingOrders.ValidationWindowTooShort') fail(`expected ValidationWindowTooShort, got ${e.message}`);
+}
+
+// The runtime API quotes every bound before anyone signs; one block short of the quoted
+// training window is refused.
+const quoted = await api.call.trainingOrdersApi.quote(spec, 100);
+if (!quoted.isOk) fail(`no quote: ${quoted}`);
+const quote = quoted.asOk;
+if (quote.fee.toBigInt() !== orderFee || quote.minValidationWindow.toNumber() !== minValidation) fail(`quote ${quote}`);
+const minTraining = quote.minTrainingWindow.toNumber();
+try {
+  const start = (await now()) + 5;
+  await send(api.tx.trainingOrders.createOrder(spec, 100, start, start + minTraining - 1, start + minTraining - 1 + minValidation, 50n * DCEN), client);
+  fail('a training window shorter than the quote was accepted');
+} catch (e) {
+  if (e.message !== 'trainingOrders.TrainingWindowTooShort') fail(`expected TrainingWindowTooShort, got ${e.message}`);
+}
+console.log(`quote: fee ${quote.fee}, training window at least ${minTraining} blocks, validation at least ${minValidation}`);
 
 try {
   await create(100, 100, DCEN);
@@ -112,6 +133,7 @@ const freeBefore = (await api.query.system.account(client.address)).data.free.to
 let events = await create(100, 100, budget);
 const created = find(events, 'trainingOrders', 'OrderCreated');
 const id = created.data.order.toNumber();
+if (created.data.fee.toBigInt() !== orderFee) fail(`fee ${created.data.fee}, expected ${orderFee}`);
 if ((await held(client.address, 'Escrow')) !== budget) fail('budget not held in escrow');
 const deposit = api.consts.trainingOrders.orderDeposit.toBigInt();
 if ((await held(client.address, 'Deposit')) !== deposit) fail('deposit not held');
@@ -136,12 +158,18 @@ if (cancelled.data.refunded.toBigInt() !== budget) fail(`refunded ${cancelled.da
 if ((await status(id)) !== 'Cancelled') fail('not cancelled');
 if ((await held(client.address, 'Escrow')) !== 0n || (await held(client.address, 'Deposit')) !== 0n) fail('funds still held');
 const freeAfter = (await api.query.system.account(client.address)).data.free.toBigInt();
-if (freeBefore - freeAfter > DCEN / 10n) fail(`client lost ${freeBefore - freeAfter} beyond fees`);
+// The order fee is not refunded; beyond it the client lost only transaction fees.
+if (freeBefore - freeAfter < orderFee) fail('the order fee was refunded');
+if (freeBefore - freeAfter - orderFee > DCEN / 10n) fail(`client lost ${freeBefore - freeAfter} beyond fees`);
 if ((await api.query.computeStaking.participants(worker.address)).unwrap().lockedCapacity.toNumber() !== 0) fail('capacity not released');
 console.log(`order ${id} cancelled and refunded`);
 
-// 2. An order nobody can serve expires; Bob expires it and earns the reward.
-events = await create(1_000_000, 6, budget);
+// 2. An order nobody can serve expires once its last possible start passed (the training
+// deadline less the shortest window the work needs), and nobody has to call anything: the
+// node's off-chain worker submits `expireLapsed`. Before that, `expireOrder` is refused; after
+// it, there is nothing left for Bob to expire.
+const unservedWindow = (await api.call.trainingOrdersApi.quote(spec, 1_000_000)).asOk.minTrainingWindow.toNumber();
+events = await create(1_000_000, unservedWindow + 20, budget);
 const unserved = find(events, 'trainingOrders', 'OrderCreated').data.order.toNumber();
 const deadline = (await api.query.trainingOrders.orders(unserved)).unwrap().timetable.trainingDeadline.toNumber();
 try {
@@ -150,14 +178,23 @@ try {
 } catch (e) {
   if (e.message !== 'trainingOrders.NotExpired') fail(`expected NotExpired, got ${e.message}`);
 }
-await untilFinalized(deadline + 1);
-events = await send(api.tx.trainingOrders.expireOrder(unserved), bob);
-const expired = find(events, 'trainingOrders', 'OrderExpired');
-if (expired.data.refunded.toBigInt() !== budget) fail('unserved order not refunded');
-if (expired.data.reward.toBigInt() !== api.consts.trainingOrders.expiryReward.toBigInt()) fail('no expiry reward');
-if ((await status(unserved)) !== 'Expired') fail('not expired');
+const heldDeposit = await held(client.address, 'Deposit');
+for (let tries = 0; (await status(unserved)) !== 'Expired'; tries++) {
+  if (tries > 150) fail(`order ${unserved} was not expired by the off-chain worker (status ${await status(unserved)})`);
+  await new Promise((r) => setTimeout(r, 1_500));
+}
+// It lapsed once no start could leave the work its window before the deadline.
+const head = await now();
+if (head <= deadline - unservedWindow) fail(`expired at block ${head}, while it could still be served`);
 if ((await held(client.address, 'Escrow')) !== 0n) fail('escrow still held after expiry');
-console.log(`order ${unserved} expired and refunded`);
+if (heldDeposit - (await held(client.address, 'Deposit')) !== deposit) fail('the deposit was not returned whole');
+try {
+  await send(api.tx.trainingOrders.expireOrder(unserved), bob);
+  fail('an expired order was expired again');
+} catch (e) {
+  if (e.message !== 'trainingOrders.WrongState') fail(`expected WrongState, got ${e.message}`);
+}
+console.log(`order ${unserved} expired by the off-chain worker and refunded, deposit returned whole`);
 
 console.log('orders check passed: created, assigned, cancelled, expired, refunded');
 clearTimeout(timer);

@@ -147,7 +147,8 @@ const round = async (id) => (await api.query.proofOfTrain.rounds(id)).unwrap();
 
 async function startOrder() {
   const head = (await api.rpc.chain.getHeader()).number.toNumber();
-  const events = await submit(api.tx.trainingOrders.createOrder(spec, capacity, null, head + 300, head + 600, budget), client);
+  const minValidation = api.consts.trainingOrders.minValidationWindow.toNumber();
+  const events = await submit(api.tx.trainingOrders.createOrder(spec, capacity, null, head + 300, head + 300 + minValidation, budget), client);
   const id = events.find((e) => e.section === 'trainingOrders' && e.method === 'OrderCreated').data.order.toNumber();
   await until('assignment', async () => (await status(id)) === 'Assigned');
   await submit(api.tx.trainingOrders.confirmAssignment(id), worker);

@@ -2,7 +2,8 @@
 //! upload to certificate; a worker that skips training is slashed while the honest replica is
 //! paid, and an account the chain does not list is refused the order's data; a worker killed
 //! mid-training resumes from its checkpoint and the node restarted mid-order does not stop
-//! the order.
+//! the order; an order nobody serves is expired by the node's off-chain worker, with nobody
+//! calling `expire_order`.
 
 use std::{
 	path::PathBuf,
@@ -104,8 +105,10 @@ impl Network {
 		&self.daemons.iter().find(|(s, _)| s == suri).expect("daemon started").1
 	}
 
-	/// Uploads the digits split and orders `replicas` replicas of `steps` steps; returns the id.
-	fn order(&self, steps: u32, interval: u32, replicas: u32) -> u64 {
+	/// Uploads the digits split and orders `replicas` replicas of `steps` steps, to be trained
+	/// within `training_blocks` (the chain's shortest window for the work if `None`); returns
+	/// the id. The validation window is the chain's shortest.
+	fn order(&self, steps: u32, interval: u32, replicas: u32, training_blocks: Option<u32>) -> u64 {
 		let digits = crate_dir().join("../examples/data/digits.csv");
 		let text = std::fs::read_to_string(digits).expect("examples/data/digits.csv");
 		let lines: Vec<&str> = text.lines().collect();
@@ -134,8 +137,7 @@ impl Network {
 			"replicas": replicas,
 			"capacity": 1,
 			"budget": 100,
-			"training_blocks": 400,
-			"validation_blocks": 400,
+			"training_blocks": training_blocks,
 		});
 		let spec_path = self.dir.join("order.json");
 		std::fs::write(&spec_path, spec.to_string()).expect("write");
@@ -286,7 +288,7 @@ async fn cheating_worker_is_slashed_and_unlisted_accounts_are_refused() {
 	let client = net.node.client(Duration::from_secs(30)).await;
 	let charlie_bond = bond_of(&client, account("//Charlie")).await.expect("registered");
 	let bob_bond = bond_of(&client, account("//Bob")).await.expect("registered");
-	let id = net.order(200, 20, 2);
+	let id = net.order(200, 20, 2, Some(400));
 
 	// The order's data goes to its workers, not to an account the chain does not list.
 	let serve_port: u16 =
@@ -327,6 +329,17 @@ async fn cheating_worker_is_slashed_and_unlisted_accounts_are_refused() {
 	);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_nobody_serves_expires_without_a_caller() {
+	// No worker registers and no program ever calls `expire_order`: the node's off-chain worker
+	// submits `expire_lapsed` once the training deadline passed, and the order ends.
+	let node = Node::start("lapsed", &["--dev"]);
+	let net = Network::start("lapsed", node, &[], &[]).await;
+	let id = net.order(100, 10, 1, None);
+	let watched = net.watch(id, Duration::from_secs(180)).await;
+	assert!(watched.contains(&format!("order {id}: Expired")), "{watched}\n{}", net.logs());
+}
+
 /// Long enough that a worker can be killed between its checkpoints 2 and 10.
 const STEPS: u32 = 20_000;
 
@@ -344,7 +357,7 @@ async fn killed_worker_resumes_and_the_node_restarts_mid_order() {
 	let client = net.node.client(Duration::from_secs(30)).await;
 	let bonds =
 		[bond_of(&client, account("//Bob")).await, bond_of(&client, account("//Charlie")).await];
-	let id = net.order(STEPS, STEPS / 10, 2);
+	let id = net.order(STEPS, STEPS / 10, 2, Some(400));
 
 	// Kill Bob once it has taken a few checkpoints, and start it again.
 	let bob_dir = net.dir.join("restart-worker-Bob");

@@ -1,8 +1,9 @@
 //! polkadot.js (@polkadot/api) against real dev nodes: connects, decodes the metadata, submits a
 //! transfer and sees it finalized (tests/polkadotjs/check.mjs); registers a worker, chills,
 //! unbonds and withdraws (tests/polkadotjs/staking.mjs); creates an order with escrow, sees it
-//! assigned, cancels it, and expires an unserved one (tests/polkadotjs/orders.mjs); plays an
-//! honest order through proof of train to certificate NFTs (tests/polkadotjs/proof.mjs).
+//! assigned, cancels it, and sees an unserved one expired by the off-chain worker
+//! (tests/polkadotjs/orders.mjs); plays an honest order through proof of train to certificate
+//! NFTs (tests/polkadotjs/proof.mjs).
 
 use std::{process::Command, time::Duration};
 

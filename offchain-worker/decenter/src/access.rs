@@ -3,8 +3,12 @@
 //! - the training data and initial weights go to the client, the workers and the validators;
 //! - the validation data goes to the client and the validators only (workers never see what
 //!   they are judged on);
-//! - a worker's checkpoints, final model and progress go to the client and the validators
-//!   only (replicas must not copy each other).
+//! - a worker's progress goes to the client and the validators;
+//! - a worker's checkpoints and final model go to the validators (and referees) while the
+//!   order is checked, and to the client only once the order is `Completed` and that worker's
+//!   work was accepted and paid: a client that could fetch them earlier (or fetch a rejected
+//!   worker's, whose share it got back) would take work it did not pay for. Replicas never see
+//!   each other's work.
 //!
 //! Nothing is served for an order that failed, expired or was cancelled.
 
@@ -17,8 +21,10 @@ use crate::chain::{AccountId, Chain, Order, OrderStatus};
 pub enum Resource {
 	/// A content-addressed artifact (dataset, validation set, initial weights).
 	Artifact(Hash256),
-	/// A worker's checkpoint, final model or training progress for the order.
-	WorkerOutput,
+	/// A worker's training progress for the order (steps done, last loss).
+	Progress,
+	/// The checkpoint or final model of the worker (this account) for the order.
+	TrainedWork([u8; 32]),
 }
 
 /// An order's access list, as the chain has it.
@@ -29,6 +35,8 @@ pub struct OrderAccess {
 	pub validators: Vec<[u8; 32]>,
 	/// Unfinished, or completed: its artifacts are still served.
 	pub live: bool,
+	/// Workers whose work the client paid for: those accepted in a completed order.
+	pub paid: Vec<[u8; 32]>,
 	/// Roots anyone on the list may fetch.
 	pub shared: Vec<Hash256>,
 	/// The validation set's root.
@@ -51,6 +59,11 @@ impl OrderAccess {
 			workers: order.workers.0.iter().map(|slot| slot.account.0).collect(),
 			validators: order.validators.0.iter().map(|v: &AccountId| v.0).collect(),
 			live,
+			paid: if matches!(order.status, OrderStatus::Completed) {
+				order.workers.0.iter().filter(|slot| slot.paid).map(|slot| slot.account.0).collect()
+			} else {
+				Vec::new()
+			},
 			shared,
 			validation: spec.validation.artifact.root,
 		})
@@ -70,7 +83,14 @@ impl OrderAccess {
 			},
 			Resource::Artifact(root) if root == self.validation => client || validator,
 			Resource::Artifact(_) => return Err("this artifact is not part of the order"),
-			Resource::WorkerOutput => client || validator,
+			Resource::Progress => client || validator,
+			Resource::TrainedWork(worker)
+				if client && !validator && !self.paid.contains(&worker) =>
+			{
+				return Err("a worker's trained model and checkpoints reach the client once the \
+				            order is completed and that worker's work paid for");
+			},
+			Resource::TrainedWork(_) => client || validator,
 		};
 		if allowed {
 			Ok(())
@@ -90,6 +110,7 @@ mod tests {
 			workers: vec![[2; 32], [3; 32]],
 			validators: vec![[4; 32]],
 			live: true,
+			paid: Vec::new(),
 			shared: vec![[10; 32]],
 			validation: [11; 32],
 		}
@@ -106,10 +127,26 @@ mod tests {
 		assert!(access.allows(&[9; 32], data).is_err());
 		assert_eq!(access.allows(&[4; 32], validation), Ok(()));
 		assert!(access.allows(&[2; 32], validation).is_err(), "a worker saw the validation set");
-		assert!(access.allows(&[3; 32], Resource::WorkerOutput).is_err(), "a replica copied");
-		assert_eq!(access.allows(&[1; 32], Resource::WorkerOutput), Ok(()));
+		let work = Resource::TrainedWork([2; 32]);
+		assert!(access.allows(&[3; 32], work).is_err(), "a replica copied");
+		assert!(access.allows(&[3; 32], Resource::Progress).is_err());
+		assert_eq!(access.allows(&[4; 32], work), Ok(()));
+		assert_eq!(access.allows(&[1; 32], Resource::Progress), Ok(()));
 		assert!(access.allows(&[1; 32], Resource::Artifact([12; 32])).is_err());
 		let over = OrderAccess { live: false, ..access.clone() };
 		assert!(over.allows(&[1; 32], data).is_err());
+	}
+
+	#[test]
+	fn attack_client_takes_the_model_before_paying() {
+		let (accepted, rejected) = (Resource::TrainedWork([2; 32]), Resource::TrainedWork([3; 32]));
+		let unpaid = access();
+		assert!(unpaid.allows(&[1; 32], accepted).is_err());
+		// Completed with worker 2 accepted and worker 3 rejected (its share refunded).
+		let completed = OrderAccess { paid: vec![[2; 32]], ..access() };
+		assert_eq!(completed.allows(&[1; 32], accepted), Ok(()));
+		assert!(completed.allows(&[1; 32], rejected).is_err());
+		// Paid or not, a worker never gets a replica's work.
+		assert!(completed.allows(&[3; 32], accepted).is_err());
 	}
 }

@@ -179,13 +179,19 @@ pub struct OrderFile {
 	pub capacity: u32,
 	/// Budget in DCEN.
 	pub budget: u128,
-	/// Start this many blocks from now (scheduled training); next block if absent.
+	/// Start this many blocks after the finalized head (scheduled training); in the block after
+	/// the order is included if absent.
 	#[serde(default)]
 	pub start_in_blocks: Option<u32>,
-	/// Blocks from now by which workers must deliver their proofs.
-	pub training_blocks: u32,
-	/// Blocks after the training deadline by which validation must be done.
-	pub validation_blocks: u32,
+	/// Blocks from the start by which workers must deliver their proofs; the shortest window
+	/// the chain accepts for this spec and capacity (`TrainingOrdersApi::quote`) when absent.
+	#[serde(default)]
+	pub training_blocks: Option<u32>,
+	/// Blocks after the training deadline by which validation must be done; the chain's
+	/// shortest validation window (`MinValidationWindow`, the time the proof-of-train game may
+	/// take) when absent.
+	#[serde(default)]
+	pub validation_blocks: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -303,12 +309,77 @@ impl OrderFile {
 	}
 }
 
+/// The order file's training and validation windows, checked against the chain's quote for
+/// this spec and capacity (`TrainingOrdersApi::quote`), so that a window the chain would
+/// refuse is explained, with its bound, before anything is signed. A window left out is the
+/// shortest the chain accepts.
+async fn windows(
+	chain: &Chain,
+	file: &OrderFile,
+	spec: &OrderSpec,
+	margin: u32,
+) -> Result<(u32, u32), String> {
+	let call = api::runtime_apis()
+		.training_orders_api()
+		.quote(convert(spec).map_err(|e| e.to_string())?, file.capacity);
+	let at = chain.at().await.map_err(|e| e.to_string())?;
+	let quote = at
+		.runtime_apis()
+		.call(call)
+		.await
+		.map_err(|e| format!("cannot ask the chain for a quote: {e}"))?
+		.map_err(|e| {
+			format!(
+				"the chain refuses this spec at {} GFLOP/s per worker ({e:?}): the capacity must \
+				 be between 1 and the staking pallet's MaxCapacity, the spec within the chain's \
+				 bounds, and the work must fit in the longest training window",
+				file.capacity
+			)
+		})?;
+	let pick = |name: &str, given: Option<u32>, min: u32, max: u32, why: &str| match given {
+		None => Ok(min),
+		Some(blocks) if blocks < min => Err(format!(
+			"{name} is {blocks}, below the chain's minimum of {min} blocks for this order ({why}): \
+			 raise it, or leave it out to use the minimum"
+		)),
+		Some(blocks) if blocks > max => {
+			Err(format!("{name} is {blocks}, above the chain's maximum of {max} blocks: lower it"))
+		},
+		Some(blocks) => Ok(blocks),
+	};
+	let training = pick(
+		"training_blocks",
+		file.training_blocks,
+		quote.min_training_window,
+		quote.max_training_window.saturating_sub(margin),
+		"fetching the inputs, a multiple of the compute time at this capacity, and delivering \
+		 the proof",
+	)?;
+	let validation = pick(
+		"validation_blocks",
+		file.validation_blocks,
+		quote.min_validation_window,
+		quote.max_validation_window,
+		"the time the proof-of-train game may take",
+	)?;
+	Ok((training, validation))
+}
+
+/// Blocks an unscheduled order's training deadline leaves beyond its window: the finalized
+/// head, which deadlines are counted from, lags the best block, and inclusion takes time.
+const INCLUSION_BLOCKS: u32 = 20;
+
 /// Creates the order; returns its id.
 pub async fn create_order(chain: &Chain, file: &OrderFile, spec: OrderSpec) -> Result<u64, String> {
 	let now = chain.finalized_number().await.map_err(|e| e.to_string())? as u32;
-	let start_at = file.start_in_blocks.map(|blocks| now + blocks);
-	let training_deadline = now + file.start_in_blocks.unwrap_or(0) + file.training_blocks;
-	let validation_deadline = training_deadline + file.validation_blocks;
+	// A scheduled order's window counts from its start block; an unscheduled one starts in the
+	// block after the one that includes it, so its deadline leaves the finalized head's lag and
+	// the time to inclusion on top of the window.
+	let margin = if file.start_in_blocks.is_some() { 0 } else { INCLUSION_BLOCKS };
+	let (training, validation) = windows(chain, file, &spec, margin).await?;
+	let start_at = file.start_in_blocks.map(|blocks| now.saturating_add(blocks));
+	let training_deadline = start_at.unwrap_or(now).saturating_add(margin).saturating_add(training);
+	let validation_deadline = training_deadline.saturating_add(validation);
 	let call = api::tx().training_orders().create_order(
 		convert(&spec).map_err(|e| e.to_string())?,
 		file.capacity,
@@ -528,6 +599,8 @@ mod tests {
 		assert!(matches!(file.optimizer, OptimizerFile::Adam { beta1, .. } if beta1 == 0.9));
 		assert!(matches!(file.schedule, ScheduleFile::Constant));
 		assert_eq!((file.steps, file.replicas, file.budget), (300, 2, 100));
+		// Windows left out: the shortest the chain quotes for the spec.
+		assert_eq!((file.training_blocks, file.validation_blocks), (None, None));
 		let decay: OrderFile = serde_json::from_str(
 			&std::fs::read_to_string(&path)
 				.unwrap()

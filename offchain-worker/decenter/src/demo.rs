@@ -280,8 +280,8 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
 		capacity: 1,
 		budget: 100,
 		start_in_blocks: None,
-		training_blocks: 200,
-		validation_blocks: 200,
+		training_blocks: Some(200),
+		validation_blocks: None,
 	};
 	let spec = file.spec(&store_dir, &work)?;
 	let ordered_at = chain.finalized_number().await.map_err(|e| e.to_string())?;

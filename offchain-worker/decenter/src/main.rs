@@ -32,7 +32,7 @@ use crate::{
 	chain::Chain,
 	fetch::Fetcher,
 	metrics::Metrics,
-	server::{AccessList, ChainSlot, ServerState},
+	server::{AccessList, ChainSlot, ServerState, WorkerOutputs},
 	store::ArtifactStore,
 	training::{Device, DeviceChoice, SkipAfter},
 };
@@ -245,7 +245,8 @@ async fn run_daemon(
 	let state = Arc::new(ServerState {
 		access: AccessList::Chain(slot.clone()),
 		store: None,
-		outputs: (role == "worker").then(|| args.data_dir.clone()),
+		outputs: (role == "worker")
+			.then(|| WorkerOutputs { dir: args.data_dir.clone(), worker: key.public_key().0 }),
 		challenges: Default::default(),
 		metrics: metrics.clone(),
 	});

@@ -46,10 +46,18 @@ pub struct ServerState {
 	pub access: AccessList,
 	/// Uploaded artifacts (a client's datasets).
 	pub store: Option<ArtifactStore>,
-	/// A worker's data directory (checkpoints, models, progress).
-	pub outputs: Option<PathBuf>,
+	/// A worker's outputs (checkpoints, models, progress).
+	pub outputs: Option<WorkerOutputs>,
 	pub challenges: Challenges,
 	pub metrics: Metrics,
+}
+
+/// Where a worker's outputs are, and whose they are.
+pub struct WorkerOutputs {
+	/// The worker's data directory.
+	pub dir: PathBuf,
+	/// The worker's account: the client may fetch them once this account's work is paid for.
+	pub worker: [u8; 32],
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -145,17 +153,18 @@ async fn route(
 			let Some(outputs) = &state.outputs else {
 				return reply(StatusCode::NOT_FOUND, "this daemon serves no training outputs");
 			};
-			let dir = OrderDir::new(outputs, order);
-			let file = match rest {
+			let dir = OrderDir::new(&outputs.dir, order);
+			let work = Resource::TrainedWork(outputs.worker);
+			let (file, resource) = match rest {
 				["checkpoints", index] => match index.parse::<u32>() {
-					Ok(index) => dir.checkpoint(index),
+					Ok(index) => (dir.checkpoint(index), work),
 					Err(_) => return bad("the checkpoint index must be a number"),
 				},
-				["model"] => dir.model(),
-				["progress"] => dir.progress(),
+				["model"] => (dir.model(), work),
+				["progress"] => (dir.progress(), Resource::Progress),
 				_ => return reply(StatusCode::NOT_FOUND, "no such route"),
 			};
-			if let Err(refusal) = check(state, order, who, Resource::WorkerOutput).await {
+			if let Err(refusal) = check(state, order, who, resource).await {
 				return refusal;
 			}
 			match tokio::fs::read(&file).await {
@@ -224,19 +233,21 @@ mod tests {
 		let order_dir = OrderDir::new(&outputs, 1);
 		order_dir.create().unwrap();
 		std::fs::write(order_dir.model(), b"model bytes").unwrap();
+		std::fs::write(order_dir.progress(), b"progress").unwrap();
 		std::fs::write(dir.join("secret"), b"do not serve").unwrap();
 		let access = OrderAccess {
 			client: dev::alice().public_key().0,
 			workers: vec![dev::bob().public_key().0],
 			validators: vec![dev::dave().public_key().0],
 			live: true,
+			paid: Vec::new(),
 			shared: vec![train.root()],
 			validation: validation.root(),
 		};
 		let state = Arc::new(ServerState {
 			access: AccessList::Fixed(HashMap::from([(1, access)])),
 			store: Some(store),
-			outputs: Some(outputs),
+			outputs: Some(WorkerOutputs { dir: outputs, worker: dev::bob().public_key().0 }),
 			challenges: Default::default(),
 			metrics: Metrics::new(),
 		});
@@ -269,8 +280,12 @@ mod tests {
 		assert_eq!(bytes.len(), 5 << 19);
 		assert_eq!(fetcher(dev::dave()).artifact(1, &validation).await.unwrap(), b"1,2,3\n");
 		assert_eq!(
-			&fetcher(dev::alice()).get(&base, "/orders/1/model").await.unwrap()[..],
+			&fetcher(dev::dave()).get(&base, "/orders/1/model").await.unwrap()[..],
 			b"model bytes"
+		);
+		assert_eq!(
+			&fetcher(dev::alice()).get(&base, "/orders/1/progress").await.unwrap()[..],
+			b"progress"
 		);
 		let metrics = Fetcher::raw_get(&base, "/metrics", &[]).await.unwrap().1;
 		assert!(String::from_utf8_lossy(&metrics).contains("decenter_artifact_bytes_served_total"));
@@ -286,6 +301,11 @@ mod tests {
 		assert!(error.contains("403"), "{error}");
 		let error = fetcher(dev::bob()).get(&base, "/orders/1/model").await.unwrap_err();
 		assert!(error.contains("403"), "{error}");
+		// The client gets the model and checkpoints only once the order is completed (paid).
+		let error = fetcher(dev::alice()).get(&base, "/orders/1/model").await.unwrap_err();
+		assert!(error.contains("403") && error.contains("completed"), "{error}");
+		let error = fetcher(dev::alice()).get(&base, "/orders/1/checkpoints/0").await.unwrap_err();
+		assert!(error.contains("403"), "{error}");
 		// Listed for order 1 is not listed for order 2.
 		let error = fetcher(dev::alice()).get(&base, "/orders/2/model").await.unwrap_err();
 		assert!(error.contains("404"), "{error}");
@@ -294,7 +314,7 @@ mod tests {
 	#[tokio::test]
 	async fn wrong_key_and_replayed_signature_are_refused() {
 		let (base, _, _, _) = server().await;
-		let path = "/orders/1/model";
+		let path = "/orders/1/progress";
 		let challenge = |body: Bytes| -> [u8; 32] {
 			hex::decode(std::str::from_utf8(&body).unwrap()).unwrap().try_into().unwrap()
 		};

@@ -237,15 +237,18 @@ impl<T: Config> CertificateIssuer<T::AccountId> for Pallet<T> {
 		workers: &[T::AccountId],
 		validators: &[T::AccountId],
 	) -> Result<Vec<CertificateId>, DispatchError> {
-		let collection = Self::collection()?;
-		let mut ids = Vec::with_capacity(1 + workers.len() + validators.len());
-		ids.push(Self::mint(&collection, CertificateKind::Model, client, record)?);
-		for worker in workers {
-			ids.push(Self::mint(&collection, CertificateKind::Worker, worker, record)?);
-		}
-		for validator in validators {
-			ids.push(Self::mint(&collection, CertificateKind::Validator, validator, record)?);
-		}
-		Ok(ids)
+		// All or nothing: a mint failing half-way must not leave some certificates behind.
+		frame_support::storage::with_storage_layer(|| {
+			let collection = Self::collection()?;
+			let mut ids = Vec::with_capacity(1 + workers.len() + validators.len());
+			ids.push(Self::mint(&collection, CertificateKind::Model, client, record)?);
+			for worker in workers {
+				ids.push(Self::mint(&collection, CertificateKind::Worker, worker, record)?);
+			}
+			for validator in validators {
+				ids.push(Self::mint(&collection, CertificateKind::Validator, validator, record)?);
+			}
+			Ok(ids)
+		})
 	}
 }

@@ -116,3 +116,23 @@ fn nobody_can_mint_into_the_certificates_collection() {
 		assert!(Nfts::create(RuntimeOrigin::signed(CLIENT), CLIENT, Default::default()).is_err());
 	});
 }
+
+#[test]
+fn a_failing_mint_leaves_no_certificate_behind() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(Certificates::issue(&record(1, 1), &CLIENT, &[], &[]));
+		let collection = CertificateCollection::<Test>::get().unwrap();
+		let next = NextCertificateId::<Test>::get();
+		// Something else already holds the id the worker's certificate would get.
+		assert_ok!(<Nfts as frame_support::traits::tokens::nonfungibles_v2::Mutate<
+			AccountId,
+			pallet_nfts::ItemConfig,
+		>>::mint_into(&collection, &(next + 1), &99, &Default::default(), true));
+		assert!(Certificates::issue(&record(2, 2), &CLIENT, &[WORKER], &VALIDATORS).is_err());
+		// The model certificate minted before the failure was rolled back with it.
+		assert_eq!(pallet_nfts::Pallet::<Test>::owner(collection, next), None);
+		assert_eq!(NextCertificateId::<Test>::get(), next);
+		assert!(Issued::<Test>::get(next).is_none());
+		assert!(Certificates::certificates_for_model(&[2; 32]).is_empty());
+	});
+}

@@ -86,17 +86,25 @@ fn create<T: Config>(client: &T::AccountId, workers: u32) -> (OrderId, BlockNumb
 	let id = NextOrderId::<T>::get();
 	let now = frame_system::Pallet::<T>::block_number();
 	let start = now.saturating_add(One::one());
+	let training = training_window::<T>(&spec(workers), capacity);
 	let result = Pallet::<T>::do_create_order(
 		client.clone(),
 		spec(workers),
 		capacity,
 		Some(start),
-		start.saturating_add(100u32.into()),
-		start.saturating_add(200u32.into()),
+		start.saturating_add(training),
+		start.saturating_add(training).saturating_add(T::MinValidationWindow::get()),
 		T::MinBudget::get().saturating_mul(1_000u32.into()),
 	);
 	assert!(result.is_ok(), "order creation in benchmark setup failed: {result:?}");
 	(id, start)
+}
+
+/// The shortest training window the chain accepts for `spec` at `capacity`.
+fn training_window<T: Config>(spec: &OrderSpec, capacity: u32) -> BlockNumberFor<T> {
+	let quote = Pallet::<T>::quote(spec, capacity);
+	assert!(quote.is_ok(), "the benchmark spec cannot be ordered: {quote:?}");
+	quote.map(|q| q.min_training_window).unwrap_or_default()
 }
 
 /// An order of `workers` workers in `Training`, started at the block after creation.
@@ -135,14 +143,16 @@ mod benchmarks {
 		let budget = T::MinBudget::get();
 		let id = NextOrderId::<T>::get();
 
+		let training = training_window::<T>(&spec(T::MaxWorkers::get()), 10);
+
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(client.clone()),
 			Box::new(spec(T::MaxWorkers::get())),
 			10,
 			Some(start),
-			start.saturating_add(100u32.into()),
-			start.saturating_add(200u32.into()),
+			start.saturating_add(training),
+			start.saturating_add(training).saturating_add(T::MinValidationWindow::get()),
 			budget,
 		);
 
@@ -150,6 +160,7 @@ mod benchmarks {
 			order: id,
 			client,
 			budget,
+			fee: T::OrderFee::get(),
 			workers: T::MaxWorkers::get().min(MAX_SWEEP_VARIANTS),
 			start_at: start,
 		});

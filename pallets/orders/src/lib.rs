@@ -42,7 +42,7 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 use alloc::boxed::Box;
-use decenter_primitives::order::OrderSpec;
+pub use decenter_primitives::order::OrderSpec;
 use frame_support::{pallet_prelude::*, traits::fungible};
 use frame_system::pallet_prelude::*;
 use pallet_compute_staking::{ComputeStakingInterface, ComputeUnits};
@@ -77,7 +77,9 @@ pub mod pallet {
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config {
+	pub trait Config:
+		frame_system::Config + frame_system::offchain::CreateAuthorizedTransaction<Call<Self>>
+	{
 		/// The overarching event type.
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
@@ -103,6 +105,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type OrderDeposit: Get<BalanceOf<Self>>;
 
+		/// Paid to the treasury when an order is created and never refunded, so that holding
+		/// market slots with orders that are cancelled again costs the one who does it.
+		#[pallet::constant]
+		type OrderFee: Get<BalanceOf<Self>>;
+
 		/// Paid out of the deposit to whoever calls `expire_order` on an expired order.
 		#[pallet::constant]
 		type ExpiryReward: Get<BalanceOf<Self>>;
@@ -119,9 +126,42 @@ pub mod pallet {
 		#[pallet::constant]
 		type MissedDeadlineSlash: Get<Perbill>;
 
-		/// Blocks the assigned workers have to confirm.
+		/// Blocks the assigned workers have to confirm, on top of the time to fetch the inputs,
+		/// unless genesis set `ConfirmWindow` (development chains use a short one).
 		#[pallet::constant]
-		type ConfirmWindow: Get<BlockNumberFor<Self>>;
+		type DefaultConfirmWindow: Get<BlockNumberFor<Self>>;
+
+		/// Milliseconds per block, to turn compute and transfer times into blocks.
+		#[pallet::constant]
+		type ExpectedBlockTime: Get<u64>;
+
+		/// Bytes per second a worker is expected to fetch inputs at: the confirmation window
+		/// grows by the time the training set and initial weights take at this rate.
+		#[pallet::constant]
+		type WorkerBandwidth: Get<u64>;
+
+		/// How many times the compute time at the order's capacity the training window must
+		/// leave at least (the cost model is an estimate; workers also verify and checkpoint).
+		#[pallet::constant]
+		type ComputeSlack: Get<u32>;
+
+		/// Latest start block of an order, counted from its creation.
+		#[pallet::constant]
+		type MaxStartDelay: Get<BlockNumberFor<Self>>;
+
+		/// Longest training window (start block to training deadline).
+		#[pallet::constant]
+		type MaxTrainingWindow: Get<BlockNumberFor<Self>>;
+
+		/// Shortest validation window (training deadline to validation deadline): at least as
+		/// long as the proof-of-train game can take, so that the order cannot expire with a
+		/// full refund while the workers' proofs are still being checked.
+		#[pallet::constant]
+		type MinValidationWindow: Get<BlockNumberFor<Self>>;
+
+		/// Longest validation window.
+		#[pallet::constant]
+		type MaxValidationWindow: Get<BlockNumberFor<Self>>;
 
 		/// Blocks between assignment attempts of an order too few workers were eligible for.
 		#[pallet::constant]
@@ -147,6 +187,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxOrdersPerAccount: Get<u32>;
 
+		/// Blocks a finished order stays in `Orders` (for its parties to read it and fetch its
+		/// artifacts) before it is removed; its history stays in events and on archive nodes.
+		#[pallet::constant]
+		type OrderRetention: Get<BlockNumberFor<Self>>;
+
+		/// Most finished orders removed in one block.
+		#[pallet::constant]
+		type MaxPrunesPerBlock: Get<u32>;
+
 		/// Weights of the calls, from `benchmarking.rs`.
 		type WeightInfo: WeightInfo;
 
@@ -170,7 +219,7 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextOrderId<T: Config> = StorageValue<_, OrderId, ValueQuery>;
 
-	/// Every order, including finished ones.
+	/// Every unfinished order, and finished ones for `OrderRetention` blocks.
 	#[pallet::storage]
 	pub type Orders<T: Config> = StorageMap<_, Blake2_128Concat, OrderId, OrderOf<T>, OptionQuery>;
 
@@ -195,6 +244,28 @@ pub mod pallet {
 	pub type OpenOrders<T: Config> =
 		StorageValue<_, BoundedVec<OrderId, T::MaxOpenOrders>, ValueQuery>;
 
+	/// Blocks the assigned workers have to confirm, on top of fetch time; genesis may set it,
+	/// else `DefaultConfirmWindow`.
+	#[pallet::storage]
+	pub type ConfirmWindow<T: Config> =
+		StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultConfirmWindow>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Confirmation window of the chain; `None` keeps `DefaultConfirmWindow`.
+		pub confirm_window: Option<BlockNumberFor<T>>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			if let Some(blocks) = self.confirm_window {
+				ConfirmWindow::<T>::put(blocks);
+			}
+		}
+	}
+
 	/// Orders whose workers are drawn at the start of a block.
 	#[pallet::storage]
 	pub type StartQueue<T: Config> = StorageMap<
@@ -205,14 +276,26 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Finished orders waiting to leave `Orders`, in the order they finished: entry `i` is
+	/// (block from which it may go, order). The queue's ends are in `PruneQueueEnds`.
+	#[pallet::storage]
+	pub type PruneQueue<T: Config> =
+		StorageMap<_, Twox64Concat, u64, (BlockNumberFor<T>, OrderId), OptionQuery>;
+
+	/// (first entry still queued, next free entry) of `PruneQueue`.
+	#[pallet::storage]
+	pub type PruneQueueEnds<T: Config> = StorageValue<_, (u64, u64), ValueQuery>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// An order was created and its budget and deposit held.
+		/// An order was created: its budget and deposit are held, its `fee` went to the
+		/// treasury.
 		OrderCreated {
 			order: OrderId,
 			client: T::AccountId,
 			budget: BalanceOf<T>,
+			fee: BalanceOf<T>,
 			workers: u32,
 			start_at: BlockNumberFor<T>,
 		},
@@ -237,12 +320,13 @@ pub mod pallet {
 		ToppedUp { order: OrderId, amount: BalanceOf<T> },
 		/// The client cancelled; `paid` went to workers for work done, `refunded` back.
 		OrderCancelled { order: OrderId, paid: BalanceOf<T>, refunded: BalanceOf<T> },
-		/// A deadline passed: `refunded` went back to the client, `reward` to the caller.
+		/// A deadline passed: `refunded` went back to the client, `reward` to the caller (none
+		/// when the chain's off-chain workers expired it through `expire_lapsed`).
 		OrderExpired {
 			order: OrderId,
 			refunded: BalanceOf<T>,
 			reward: BalanceOf<T>,
-			caller: T::AccountId,
+			caller: Option<T::AccountId>,
 		},
 		/// A worker missed a deadline of the order and was reported for slashing.
 		DeadlineMissed { order: OrderId, worker: T::AccountId, slashed: BalanceOf<T> },
@@ -274,6 +358,9 @@ pub mod pallet {
 		ZeroAmount,
 		/// The capacity per worker is zero.
 		CapacityZero,
+		/// The capacity per worker is above what any worker may declare (the staking pallet's
+		/// `MaxCapacity`), so nobody could ever serve the order.
+		CapacityTooLarge,
 		/// The training spec is out of bounds (zero width, too many parameters, zero or too
 		/// large batch, zero checkpoint interval, zero learning rate, bad decay).
 		InvalidTrainingSpec,
@@ -291,10 +378,24 @@ pub mod pallet {
 		BadWorkerCount,
 		/// The start block is in the past (the earliest start is the next block).
 		StartInPast,
+		/// The start block is more than `MaxStartDelay` blocks away.
+		StartTooLate,
 		/// The training deadline is not after the start block.
 		DeadlineBeforeStart,
+		/// The training window (start to training deadline) is shorter than the work needs:
+		/// confirmation with fetching the inputs, `ComputeSlack` times the compute time at the
+		/// order's capacity, and the confirmation window again to deliver the proof. The
+		/// runtime API `TrainingOrdersApi::quote` gives the minimum.
+		TrainingWindowTooShort,
+		/// The training window (start to training deadline) is longer than `MaxTrainingWindow`.
+		TrainingWindowTooLong,
 		/// The validation deadline is not after the training deadline.
 		ValidationBeforeTraining,
+		/// The validation window is shorter than `MinValidationWindow`, the time the proof of
+		/// train may need.
+		ValidationWindowTooShort,
+		/// The validation window is longer than `MaxValidationWindow`.
+		ValidationWindowTooLong,
 		/// `MaxStartsPerBlock` orders already start at that block; pick another.
 		StartBlockFull,
 		/// `MaxOpenOrders` orders are waiting for workers.
@@ -309,6 +410,9 @@ pub mod pallet {
 		AlreadyDelivered,
 		/// The confirmation window is over.
 		ConfirmWindowOver,
+		/// A worker has delivered its proof: the order can no longer be cancelled, it is
+		/// checked and paid for.
+		WorkDelivered,
 		/// No deadline of the order has passed yet.
 		NotExpired,
 		/// More validators than `MaxValidators`.
@@ -319,9 +423,16 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		/// Draws the workers of the orders starting in this block.
+		/// Draws the workers of the orders starting in this block, and removes at most
+		/// `MaxPrunesPerBlock` orders whose retention ended.
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::assign_starting_orders(now)
+			Self::assign_starting_orders(now).saturating_add(Self::prune_finished(now))
+		}
+
+		/// Submits `expire_lapsed` for every unfinished order whose deadline has passed, so
+		/// that no order waits for a caller (see `features/housekeeping.rs`).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::submit_lapsed_expiries(now);
 		}
 
 		fn integrity_test() {
@@ -332,15 +443,29 @@ pub mod pallet {
 				"worker and validator shares exceed the whole budget"
 			);
 			assert!(T::ExpiryReward::get() <= T::OrderDeposit::get(), "reward above deposit");
+			assert!(
+				T::MinValidationWindow::get() <= T::MaxValidationWindow::get(),
+				"validation window bounds crossed"
+			);
+			assert!(T::ComputeSlack::get() >= 1, "training windows must cover the compute time");
+			assert!(
+				T::ExpectedBlockTime::get() > 0 && T::WorkerBandwidth::get() > 0,
+				"block time and bandwidth must be positive"
+			);
 		}
 	}
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Create an order: train `spec` with workers that each have `capacity` GFLOP/s free,
-		/// starting at block `start_at` (the next block if `None`), deliver proofs by
-		/// `training_deadline` and be validated by `validation_deadline`. `budget` (at least
-		/// `MinBudget`) and the `OrderDeposit` are held until the order ends.
+		/// Create an order: train `spec` with workers that each have `capacity` GFLOP/s free
+		/// (at most the staking pallet's `MaxCapacity`), starting at block `start_at` (the next
+		/// block if `None`, at most `MaxStartDelay` ahead), deliver proofs by
+		/// `training_deadline` (at most `MaxTrainingWindow` after the start) and be validated
+		/// by `validation_deadline` (between `MinValidationWindow` and `MaxValidationWindow`
+		/// after the training deadline). The training window must cover the work (see
+		/// `TrainingWindowTooShort`); `TrainingOrdersApi::quote` gives every bound for a spec.
+		/// `budget` (at least `MinBudget`) and the `OrderDeposit` are held until the order ends;
+		/// the `OrderFee` goes to the treasury and is not refunded.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::create_order())]
 		pub fn create_order(
@@ -364,9 +489,11 @@ pub mod pallet {
 			)
 		}
 
-		/// Cancel your order. Before training starts everything is refunded; during training
-		/// the workers are paid for the share of the training window that has passed and the
-		/// rest is refunded. Orders being proven or validated cannot be cancelled.
+		/// Cancel your order. Before training starts the budget and deposit are refunded (the
+		/// order fee is not); during training the workers are paid for the share of the
+		/// training window that has passed and the rest is refunded. Once any worker has
+		/// delivered its proof the order cannot be cancelled (`WorkDelivered`): it is checked
+		/// and paid for.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::cancel_order(T::MaxWorkers::get()))]
 		pub fn cancel_order(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
@@ -397,13 +524,28 @@ pub mod pallet {
 
 		/// Settle an order whose deadline passed: an unserved order is refunded; workers that did
 		/// not confirm in time or did not deliver by the training deadline are slashed (to the
-		/// client) and the client refunded. Anyone may call; the caller gets `ExpiryReward`
+		/// treasury, never to the client who set the deadline) and the client refunded. Anyone may call; the caller gets `ExpiryReward`
 		/// from the order's deposit.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::expire_order(T::MaxWorkers::get()))]
 		pub fn expire_order(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
 			let caller = ensure_signed(origin)?;
-			Self::do_expire_order(caller, order)
+			Self::do_expire_order(Some(caller), order)
+		}
+
+		/// Expire an order whose deadline passed, exactly as `expire_order` does but without
+		/// a caller: the chain's off-chain workers submit it as a free authorized transaction,
+		/// so a dev or live chain moves every order to its end even when nobody calls
+		/// `expire_order`. It is valid only while the order is due (one per order in the pool),
+		/// and nobody is rewarded: the whole deposit goes back to the client.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::expire_order(T::MaxWorkers::get()))]
+		#[pallet::authorize(Self::authorize_expire_lapsed)]
+		// The check reads the order, the confirmation window and the block number.
+		#[pallet::weight_of_authorize(T::DbWeight::get().reads(3))]
+		pub fn expire_lapsed(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
+			ensure_authorized(origin)?;
+			Self::do_expire_order(None, order)
 		}
 	}
 }

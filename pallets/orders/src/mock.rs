@@ -35,6 +35,34 @@ impl frame_system::Config for Test {
 	type AccountData = pallet_balances::AccountData<Balance>;
 }
 
+type Extrinsic = frame_system::mocking::MockUncheckedExtrinsic<Test>;
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = Extrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateTransaction<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	type Extension = ();
+
+	fn create_transaction(call: RuntimeCall, extension: ()) -> Extrinsic {
+		Extrinsic::new_transaction(call, extension)
+	}
+}
+
+impl<C> frame_system::offchain::CreateAuthorizedTransaction<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	fn create_extension() {}
+}
+
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
 	type Balance = Balance;
@@ -46,9 +74,17 @@ impl pallet_balances::Config for Test {
 pub const TREASURY: AccountId = 999;
 pub const MIN_BUDGET: Balance = 1_000;
 pub const DEPOSIT: Balance = 50;
+pub const FEE: Balance = 20;
+pub const MAX_START_DELAY: u64 = 100;
+pub const MAX_TRAINING_WINDOW: u64 = 200;
+pub const MIN_VALIDATION_WINDOW: u64 = 10;
+pub const MAX_VALIDATION_WINDOW: u64 = 50;
+pub const RETENTION: u64 = 30;
+pub const MAX_PRUNES_PER_BLOCK: u32 = 2;
 pub const REWARD: Balance = 10;
 pub const CONFIRM_WINDOW: u64 = 5;
 pub const RETRY: u64 = 3;
+pub const COMPUTE_SLACK: u32 = 4;
 pub const WORKER_BOND: Balance = 1_000;
 
 parameter_types! {
@@ -56,6 +92,7 @@ parameter_types! {
 	pub const WorkerShare: Perbill = Perbill::from_percent(80);
 	pub const ValidatorShare: Perbill = Perbill::from_percent(15);
 	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
+	pub const PoolEvictionMargin: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_compute_staking::Config for Test {
@@ -69,6 +106,7 @@ impl pallet_compute_staking::Config for Test {
 	type MaxDeviceLength = ConstU32<32>;
 	type MaxEndpointLength = ConstU32<32>;
 	type MaxPoolSize = ConstU32<16>;
+	type EvictionMargin = PoolEvictionMargin;
 	type MaxUnbondingChunks = ConstU32<4>;
 	type DefaultUnbondingPeriod = ConstU64<10>;
 	type WeightInfo = ();
@@ -82,17 +120,27 @@ impl pallet_training_orders::Config for Test {
 	type Treasury = Treasury;
 	type MinBudget = ConstU64<MIN_BUDGET>;
 	type OrderDeposit = ConstU64<DEPOSIT>;
+	type OrderFee = ConstU64<FEE>;
+	type MaxStartDelay = ConstU64<MAX_START_DELAY>;
+	type MaxTrainingWindow = ConstU64<MAX_TRAINING_WINDOW>;
+	type MinValidationWindow = ConstU64<MIN_VALIDATION_WINDOW>;
+	type MaxValidationWindow = ConstU64<MAX_VALIDATION_WINDOW>;
 	type ExpiryReward = ConstU64<REWARD>;
 	type WorkerShare = WorkerShare;
 	type ValidatorShare = ValidatorShare;
 	type MissedDeadlineSlash = MissedDeadlineSlash;
-	type ConfirmWindow = ConstU64<CONFIRM_WINDOW>;
+	type DefaultConfirmWindow = ConstU64<CONFIRM_WINDOW>;
+	type ExpectedBlockTime = ConstU64<1_000>;
+	type WorkerBandwidth = ConstU64<1_000_000_000>;
+	type ComputeSlack = ConstU32<COMPUTE_SLACK>;
 	type AssignmentRetry = ConstU64<RETRY>;
 	type MaxWorkers = ConstU32<8>;
 	type MaxValidators = ConstU32<4>;
 	type MaxStartsPerBlock = ConstU32<2>;
 	type MaxOpenOrders = ConstU32<4>;
 	type MaxOrdersPerAccount = ConstU32<3>;
+	type OrderRetention = ConstU64<RETENTION>;
+	type MaxPrunesPerBlock = ConstU32<MAX_PRUNES_PER_BLOCK>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = RegisterWorker;

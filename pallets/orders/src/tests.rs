@@ -7,7 +7,10 @@ use decenter_primitives::{
 };
 use frame_support::{
 	assert_noop, assert_ok,
-	traits::fungible::{Inspect, InspectHold},
+	traits::{
+		fungible::{Inspect, InspectHold},
+		Hooks,
+	},
 };
 use pallet_compute_staking::{ParticipantStatus, Role};
 
@@ -81,7 +84,8 @@ fn create_order_holds_budget_and_deposit() {
 	new_test_ext().execute_with(|| {
 		let id = create(2, 5_000);
 		assert_eq!((escrow(CLIENT), deposit_held(CLIENT)), (5_000, DEPOSIT));
-		assert_eq!(free(CLIENT), 100_000 - 5_000 - DEPOSIT);
+		assert_eq!(free(CLIENT), 100_000 - 5_000 - DEPOSIT - FEE);
+		assert_eq!(free(TREASURY), 1 + FEE);
 		let o = order(id);
 		assert_eq!(
 			(o.status, o.budget, o.capacity, o.timetable.start_at),
@@ -95,6 +99,7 @@ fn create_order_holds_budget_and_deposit() {
 			order: id,
 			client: CLIENT,
 			budget: 5_000,
+			fee: FEE,
 			workers: 2,
 			start_at: 2
 		}));
@@ -182,6 +187,291 @@ fn create_order_rejects_bad_money_and_times() {
 				5_000
 			),
 			sp_runtime::DispatchError::BadOrigin
+		);
+	});
+}
+
+/// Creates an order of one replica for `CLIENT` with the given capacity and timetable.
+fn create_timed(
+	capacity: u32,
+	start_at: Option<u64>,
+	training_deadline: u64,
+	validation_deadline: u64,
+) -> DispatchResult {
+	TrainingOrders::create_order(
+		RuntimeOrigin::signed(CLIENT),
+		Box::new(order_spec(1)),
+		capacity,
+		start_at,
+		training_deadline,
+		validation_deadline,
+		5_000,
+	)
+}
+
+#[test]
+fn attack_fill_the_market_with_refundable_orders() {
+	new_test_ext().execute_with(|| {
+		// An attacker creating and cancelling orders to hold market slots pays the fee every
+		// time; only the budget and deposit come back.
+		for round in 1..=5u64 {
+			// A new start block each time: cancelled orders keep their start slot's entry.
+			run_to(round);
+			let id = NextOrderId::<Test>::get();
+			assert_ok!(create_timed(CAPACITY, None, 40, 60));
+			assert_ok!(TrainingOrders::cancel_order(RuntimeOrigin::signed(CLIENT), id));
+			assert_eq!(free(CLIENT), 100_000 - round * FEE);
+			assert_eq!(free(TREASURY), 1 + round * FEE);
+		}
+		// Expiring an unserved order (as the client, to keep the reward) keeps the fee too.
+		let id = NextOrderId::<Test>::get();
+		assert_ok!(create_timed(CAPACITY, None, 40, 60));
+		run_to(41);
+		assert_ok!(TrainingOrders::expire_order(RuntimeOrigin::signed(CLIENT), id));
+		assert_eq!(free(CLIENT), 100_000 - 6 * FEE);
+		// A client that cannot pay the fee on top of budget and deposit is refused whole.
+		assert_noop!(
+			TrainingOrders::create_order(
+				RuntimeOrigin::signed(2),
+				Box::new(order_spec(1)),
+				CAPACITY,
+				None,
+				80,
+				100,
+				100_000 - DEPOSIT - FEE,
+			),
+			Error::<Test>::InsufficientBalance
+		);
+	});
+}
+
+#[test]
+fn attack_take_bonds_with_an_impossible_deadline() {
+	new_test_ext().execute_with(|| {
+		// A training window shorter than fetching, `ComputeSlack` × the compute time and
+		// delivering take would let a client have an honest worker slashed for missing it.
+		let mut spec = order_spec(1);
+		spec.training.steps = 200_000;
+		spec.training.batch_size = 128;
+		spec.training.checkpoint_interval = 10_000;
+		let needed = TrainingOrders::min_training_window(&spec, CAPACITY).unwrap();
+		// 6 × 2,410 parameters × 128 × 200,000 steps ≈ 370 GFLOP: 37.0 s at 10 GFLOP/s, so 38
+		// one-second blocks, 4 times, and the confirmation window twice (fetching included).
+		let window = TrainingOrders::confirm_window_of(&spec);
+		assert_eq!(needed, window + u64::from(COMPUTE_SLACK) * 38 + CONFIRM_WINDOW);
+		let create_spec = |deadline: u64| {
+			TrainingOrders::create_order(
+				RuntimeOrigin::signed(CLIENT),
+				Box::new(spec.clone()),
+				CAPACITY,
+				Some(2),
+				deadline,
+				deadline + 20,
+				5_000,
+			)
+		};
+		assert_noop!(create_spec(2 + needed - 1), Error::<Test>::TrainingWindowTooShort);
+		assert_ok!(create_spec(2 + needed));
+		// The same work at ten times the capacity needs a tenth of the compute blocks.
+		let faster = TrainingOrders::min_training_window(&spec, CAPACITY * 10).unwrap();
+		assert_eq!(faster, window + u64::from(COMPUTE_SLACK) * 4 + CONFIRM_WINDOW);
+	});
+}
+
+#[test]
+fn a_late_retry_never_assigns_a_window_too_short_for_the_work() {
+	new_test_ext().execute_with(|| {
+		// Room for one retry only: the second would start too late to finish.
+		let needed = TrainingOrders::min_training_window(&order_spec(1), CAPACITY).unwrap();
+		let id = NextOrderId::<Test>::get();
+		assert_ok!(create_timed(CAPACITY, Some(2), 2 + RETRY + needed, 2 + RETRY + needed + 20));
+		run_to(2);
+		assert!(has_event(Event::AssignmentDeferred { order: id, retry_at: Some(2 + RETRY) }));
+		run_to(2 + RETRY);
+		assert!(has_event(Event::AssignmentDeferred { order: id, retry_at: None }));
+		// A worker arriving now is not drawn into an order it could not finish.
+		register_workers(&[10]);
+		run_to(2 + 2 * RETRY);
+		assert_eq!(order(id).status, OrderStatus::Open);
+		assert_eq!(ComputeStaking::free_capacity(&10), Some(100));
+	});
+}
+
+#[test]
+fn quote_matches_what_create_order_requires() {
+	new_test_ext().execute_with(|| {
+		let quote = TrainingOrders::quote(&order_spec(2), CAPACITY).unwrap();
+		assert_eq!((quote.fee, quote.deposit, quote.min_budget), (FEE, DEPOSIT, MIN_BUDGET));
+		assert_eq!(quote.confirm_window, TrainingOrders::confirm_window_of(&order_spec(2)));
+		assert_eq!(
+			(quote.min_validation_window, quote.max_validation_window, quote.max_training_window),
+			(MIN_VALIDATION_WINDOW, MAX_VALIDATION_WINDOW, MAX_TRAINING_WINDOW)
+		);
+		// Every bound the quote gives is accepted, and one block less is not.
+		let start = 1 + quote.max_start_delay;
+		let deadline = start + quote.min_training_window;
+		let call = |training: u64, validation: u64| {
+			TrainingOrders::create_order(
+				RuntimeOrigin::signed(CLIENT),
+				Box::new(order_spec(2)),
+				CAPACITY,
+				Some(start),
+				training,
+				validation,
+				quote.min_budget,
+			)
+		};
+		assert_noop!(
+			call(deadline - 1, deadline - 1 + quote.min_validation_window),
+			Error::<Test>::TrainingWindowTooShort
+		);
+		assert_noop!(
+			call(deadline, deadline + quote.min_validation_window - 1),
+			Error::<Test>::ValidationWindowTooShort
+		);
+		assert_ok!(call(deadline, deadline + quote.min_validation_window));
+		// What `create_order` would refuse, the quote refuses with the same error.
+		assert_eq!(
+			TrainingOrders::quote(&order_spec(2), 0),
+			Err(Error::<Test>::CapacityZero.into())
+		);
+		assert_eq!(
+			TrainingOrders::quote(&order_spec(9), CAPACITY),
+			Err(Error::<Test>::BadWorkerCount.into())
+		);
+		let mut endless = order_spec(1);
+		endless.training.steps = 250_000_000;
+		endless.training.checkpoint_interval = 1_000_000;
+		assert_eq!(
+			TrainingOrders::quote(&endless, 1),
+			Err(Error::<Test>::TrainingWindowTooShort.into())
+		);
+	});
+}
+
+#[test]
+fn attack_client_takes_the_bond_of_a_worker_that_missed_its_deadline() {
+	new_test_ext().execute_with(|| {
+		// The client sets the deadlines, so a missed one must not pay it: the slash goes to
+		// the treasury and the client only gets its own budget back.
+		let (id, workers) = training_order(5_000);
+		let treasury = free(TREASURY);
+		run_to(21);
+		assert_ok!(TrainingOrders::expire_order(RuntimeOrigin::signed(CLIENT), id));
+		assert_eq!(free(CLIENT), 100_000 - FEE);
+		assert_eq!(free(TREASURY), treasury + 2 * (WORKER_BOND / 10));
+		for w in &workers {
+			assert_eq!(ComputeStaking::stake(w), WORKER_BOND - WORKER_BOND / 10);
+		}
+	});
+}
+
+#[test]
+fn attack_order_more_capacity_than_anyone_can_declare() {
+	new_test_ext().execute_with(|| {
+		// Such an order could never be served and would hold an open slot until it expires.
+		let max = <<Test as pallet_compute_staking::Config>::MaxCapacity as Get<u32>>::get();
+		assert_noop!(create_timed(max + 1, None, 20, 40), Error::<Test>::CapacityTooLarge);
+		assert_ok!(create_timed(max, None, 20, 40));
+	});
+}
+
+#[test]
+fn attack_hold_the_market_with_far_away_deadlines() {
+	new_test_ext().execute_with(|| {
+		// Start, training and validation windows are bounded: an order cannot sit in the
+		// market (or lock workers) for an unbounded time.
+		let start = 1 + MAX_START_DELAY;
+		assert_noop!(
+			create_timed(CAPACITY, Some(start + 1), start + 20, start + 40),
+			Error::<Test>::StartTooLate
+		);
+		assert_noop!(
+			create_timed(
+				CAPACITY,
+				Some(2),
+				2 + MAX_TRAINING_WINDOW + 1,
+				2 + MAX_TRAINING_WINDOW + 20
+			),
+			Error::<Test>::TrainingWindowTooLong
+		);
+		assert_noop!(
+			create_timed(CAPACITY, None, 20, 20 + MAX_VALIDATION_WINDOW + 1),
+			Error::<Test>::ValidationWindowTooLong
+		);
+		// Each bound itself is allowed.
+		assert_ok!(create_timed(CAPACITY, Some(start), start + 20, start + 40));
+		assert_ok!(create_timed(
+			CAPACITY,
+			Some(3),
+			3 + MAX_TRAINING_WINDOW,
+			3 + MAX_TRAINING_WINDOW + MAX_VALIDATION_WINDOW
+		));
+	});
+}
+
+#[test]
+fn attack_validation_deadline_before_the_proof_game_ends() {
+	new_test_ext().execute_with(|| {
+		// A validation window shorter than the proof game would let the order expire, with a
+		// full refund, while the workers' proofs are still being checked.
+		assert_noop!(
+			create_timed(CAPACITY, None, 20, 20 + MIN_VALIDATION_WINDOW - 1),
+			Error::<Test>::ValidationWindowTooShort
+		);
+		assert_ok!(create_timed(CAPACITY, None, 20, 20 + MIN_VALIDATION_WINDOW));
+	});
+}
+
+#[test]
+fn attack_cancel_after_first_replica_delivers() {
+	new_test_ext().execute_with(|| {
+		// Cancelling once a replica delivered would pay only elapsed time for finished work.
+		let (id, workers) = training_order(10_000);
+		run_to(5);
+		assert_ok!(TrainingOrders::mark_delivered(id, &workers[0]));
+		let client = free(CLIENT);
+		assert_noop!(
+			TrainingOrders::cancel_order(RuntimeOrigin::signed(CLIENT), id),
+			Error::<Test>::WorkDelivered
+		);
+		assert_eq!((free(CLIENT), escrow(CLIENT)), (client, 10_000));
+		assert_eq!(order(id).status, OrderStatus::Training);
+		// Once the other delivers, the order is checked and paid as usual.
+		assert_ok!(TrainingOrders::mark_delivered(id, &workers[1]));
+		assert_ok!(TrainingOrders::begin_validation(id, vec![20]));
+		assert_ok!(TrainingOrders::complete(id, &workers, &[20]));
+		assert_eq!(free(CLIENT), 100_000 - FEE - 10_000);
+	});
+}
+
+#[test]
+fn finished_orders_leave_storage_after_the_retention() {
+	new_test_ext().execute_with(|| {
+		// Three orders finish in block 1; at most two leave per block.
+		let ids: Vec<OrderId> = (0..3u64)
+			.map(|i| {
+				let id = NextOrderId::<Test>::get();
+				assert_ok!(create_timed(CAPACITY, Some(2 + i), 30, 50));
+				assert_ok!(TrainingOrders::cancel_order(RuntimeOrigin::signed(CLIENT), id));
+				id
+			})
+			.collect();
+		let live = create(1, 5_000);
+		run_to(RETENTION);
+		assert!(ids.iter().all(|id| Orders::<Test>::contains_key(id)));
+		run_to(1 + RETENTION);
+		assert!(!Orders::<Test>::contains_key(ids[0]) && !Orders::<Test>::contains_key(ids[1]));
+		assert!(Orders::<Test>::contains_key(ids[2]));
+		run_to(2 + RETENTION);
+		assert!(ids.iter().all(|id| !Orders::<Test>::contains_key(id)));
+		assert_eq!(PruneQueueEnds::<Test>::get(), (3, 3));
+		assert_eq!(PruneQueue::<Test>::iter().count(), 0);
+		// An unfinished order is never pruned, and a pruned order is simply unknown.
+		assert!(Orders::<Test>::contains_key(live));
+		assert_noop!(
+			TrainingOrders::cancel_order(RuntimeOrigin::signed(CLIENT), ids[0]),
+			Error::<Test>::UnknownOrder
 		);
 	});
 }
@@ -304,14 +594,16 @@ fn chilled_and_busy_workers_are_not_assigned() {
 #[test]
 fn no_retry_after_the_training_deadline() {
 	new_test_ext().execute_with(|| {
+		// The training window is exactly what the work needs: a retry would leave too little.
+		let needed = TrainingOrders::min_training_window(&order_spec(1), CAPACITY).unwrap();
 		let id = NextOrderId::<Test>::get();
 		assert_ok!(TrainingOrders::create_order(
 			RuntimeOrigin::signed(CLIENT),
 			Box::new(order_spec(1)),
 			CAPACITY,
 			Some(2),
-			4,
-			40,
+			2 + needed,
+			2 + needed + 20,
 			5_000
 		));
 		run_to(2);
@@ -356,7 +648,10 @@ fn confirm_window_closes() {
 	new_test_ext().execute_with(|| {
 		register_workers(&[10]);
 		let id = create(1, 5_000);
-		run_to(2 + CONFIRM_WINDOW + 1);
+		// The window is `ConfirmWindow` plus the time the inputs take to fetch.
+		let window = TrainingOrders::confirm_window_of(&order_spec(1));
+		assert!(window > CONFIRM_WINDOW);
+		run_to(2 + window + 1);
 		assert_noop!(
 			TrainingOrders::confirm_assignment(RuntimeOrigin::signed(10), id),
 			Error::<Test>::ConfirmWindowOver
@@ -379,7 +674,8 @@ fn cancel_before_training_refunds_everything() {
 		);
 		assert_ok!(TrainingOrders::cancel_order(RuntimeOrigin::signed(CLIENT), open));
 		assert!(has_event(Event::OrderCancelled { order: open, paid: 0, refunded: 5_000 }));
-		assert_eq!((escrow(CLIENT), deposit_held(CLIENT), free(CLIENT)), (0, 0, 100_000));
+		// The fee is not refunded.
+		assert_eq!((escrow(CLIENT), deposit_held(CLIENT), free(CLIENT)), (0, 0, 100_000 - FEE));
 		assert_eq!(order(open).status, OrderStatus::Cancelled);
 		assert!(
 			ClientOrders::<Test>::get(CLIENT).is_empty() && OpenOrders::<Test>::get().is_empty()
@@ -389,7 +685,7 @@ fn cancel_before_training_refunds_everything() {
 		run_to(2);
 		assert_eq!(order(assigned).status, OrderStatus::Assigned);
 		assert_ok!(TrainingOrders::cancel_order(RuntimeOrigin::signed(CLIENT), assigned));
-		assert_eq!(free(CLIENT), 100_000);
+		assert_eq!(free(CLIENT), 100_000 - 2 * FEE);
 		for w in [10, 11] {
 			assert_eq!(ComputeStaking::free_capacity(&w), Some(100));
 			assert!(!WorkerOrders::<Test>::contains_key(w, assigned));
@@ -414,7 +710,7 @@ fn cancel_during_training_pays_for_time() {
 			assert_eq!(free(*w), b + 2_000);
 		}
 		assert!(has_event(Event::OrderCancelled { order: id, paid: 4_000, refunded: 6_000 }));
-		assert_eq!(free(CLIENT), 100_000 - 4_000);
+		assert_eq!(free(CLIENT), 100_000 - FEE - 4_000);
 		assert_eq!(escrow(CLIENT), 0);
 	});
 }
@@ -454,20 +750,23 @@ fn top_up() {
 fn an_unserved_order_expires_with_a_refund() {
 	new_test_ext().execute_with(|| {
 		let id = create(1, 5_000);
-		run_to(20);
+		// Nobody served it by the last start that leaves the work room before the deadline.
+		let latest_start = TrainingOrders::latest_start(&order(id));
+		assert!(latest_start < 20);
+		run_to(latest_start);
 		assert_noop!(
 			TrainingOrders::expire_order(RuntimeOrigin::signed(7), id),
 			Error::<Test>::NotExpired
 		);
-		run_to(21);
+		run_to(latest_start + 1);
 		assert_ok!(TrainingOrders::expire_order(RuntimeOrigin::signed(7), id));
 		assert!(has_event(Event::OrderExpired {
 			order: id,
 			refunded: 5_000,
 			reward: REWARD,
-			caller: 7
+			caller: Some(7)
 		}));
-		assert_eq!(free(CLIENT), 100_000 - REWARD);
+		assert_eq!(free(CLIENT), 100_000 - FEE - REWARD);
 		assert_eq!(free(7), 100_000 + REWARD);
 		assert_eq!(order(id).status, OrderStatus::Expired);
 		assert_noop!(
@@ -481,13 +780,94 @@ fn an_unserved_order_expires_with_a_refund() {
 	});
 }
 
+/// The calls of the transactions the off-chain worker put in the pool.
+fn pooled_calls(transactions: &[Vec<u8>]) -> Vec<RuntimeCall> {
+	use codec::Decode;
+	transactions
+		.iter()
+		.map(|bytes| {
+			frame_system::mocking::MockUncheckedExtrinsic::<Test>::decode(&mut &bytes[..])
+				.expect("a transaction")
+				.function
+		})
+		.collect()
+}
+
+#[test]
+fn lapsed_orders_expire_without_a_caller() {
+	use frame_support::pallet_prelude::Authorize;
+	use sp_core::offchain::{testing::TestTransactionPoolExt, TransactionPoolExt};
+	use sp_runtime::transaction_validity::TransactionSource;
+	let mut ext = new_test_ext();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	ext.register_extension(TransactionPoolExt::new(pool));
+	ext.execute_with(|| {
+		register_workers(&[10]);
+		let unserved = create(2, 5_000); // needs two workers; only one registered
+		let served = create(1, 5_000);
+		run_to(2);
+		assert_ok!(TrainingOrders::confirm_assignment(RuntimeOrigin::signed(10), served));
+		// Nothing is due yet: the off-chain worker submits nothing, and the call is refused.
+		assert_eq!(TrainingOrders::latest_start(&order(unserved)), 5);
+		TrainingOrders::offchain_worker(5);
+		assert!(pooled_calls(&pool_state.read().transactions).is_empty());
+		let call = Call::<Test>::expire_lapsed { order: unserved };
+		assert!(call.authorize(TransactionSource::External).unwrap().is_err());
+		assert_noop!(
+			TrainingOrders::expire_lapsed(RuntimeOrigin::signed(7), unserved),
+			sp_runtime::DispatchError::BadOrigin
+		);
+
+		// Past the training deadline both are due: one transaction each, nobody signing.
+		run_to(21);
+		TrainingOrders::offchain_worker(21);
+		let calls = pooled_calls(&pool_state.read().transactions);
+		assert_eq!(
+			calls,
+			vec![
+				RuntimeCall::TrainingOrders(Call::expire_lapsed { order: unserved }),
+				RuntimeCall::TrainingOrders(Call::expire_lapsed { order: served }),
+			]
+		);
+		// Valid while due; dispatched with the authorized origin the pipeline gives it.
+		assert!(call.authorize(TransactionSource::External).unwrap().is_ok());
+		for order in [unserved, served] {
+			assert_ok!(TrainingOrders::expire_lapsed(
+				frame_system::RawOrigin::Authorized.into(),
+				order
+			));
+			assert_eq!(order_status(order), OrderStatus::Expired);
+		}
+		// Nobody was rewarded: the client got its whole deposit back, and the worker that did
+		// not deliver was slashed to the treasury as with `expire_order`.
+		assert!(has_event(Event::OrderExpired {
+			order: unserved,
+			refunded: 5_000,
+			reward: 0,
+			caller: None
+		}));
+		assert_eq!(free(CLIENT), 100_000 - 2 * FEE);
+		assert_eq!(ComputeStaking::stake(&10), WORKER_BOND - WORKER_BOND / 10);
+		// Once expired, the transaction is no longer valid: it cannot be replayed.
+		assert!(call.authorize(TransactionSource::External).unwrap().is_err());
+		assert_noop!(
+			TrainingOrders::expire_lapsed(frame_system::RawOrigin::Authorized.into(), unserved),
+			Error::<Test>::WrongState
+		);
+	});
+}
+
+fn order_status(id: OrderId) -> OrderStatus {
+	order(id).status
+}
+
 #[test]
 fn the_client_expiring_its_own_order_gets_the_whole_deposit() {
 	new_test_ext().execute_with(|| {
 		let id = create(1, 5_000);
 		run_to(21);
 		assert_ok!(TrainingOrders::expire_order(RuntimeOrigin::signed(CLIENT), id));
-		assert_eq!(free(CLIENT), 100_000);
+		assert_eq!(free(CLIENT), 100_000 - FEE);
 	});
 }
 
@@ -499,20 +879,22 @@ fn a_worker_that_never_confirms_is_slashed() {
 		run_to(2);
 		let workers = TrainingOrders::workers(id);
 		assert_ok!(TrainingOrders::confirm_assignment(RuntimeOrigin::signed(workers[0]), id));
-		run_to(2 + CONFIRM_WINDOW);
+		let window = TrainingOrders::confirm_window_of(&order_spec(2));
+		run_to(2 + window);
 		assert_noop!(
 			TrainingOrders::expire_order(RuntimeOrigin::signed(7), id),
 			Error::<Test>::NotExpired
 		);
-		run_to(3 + CONFIRM_WINDOW);
+		run_to(3 + window);
 		assert_ok!(TrainingOrders::expire_order(RuntimeOrigin::signed(7), id));
-		// 10% of the lazy worker's bond goes to the client; the confirmed one keeps its bond.
+		// 10% of the lazy worker's bond goes to the treasury; the confirmed one keeps its bond.
 		assert!(has_event(Event::DeadlineMissed {
 			order: id,
 			worker: workers[1],
 			slashed: WORKER_BOND / 10
 		}));
-		assert_eq!(free(CLIENT), 100_000 - REWARD + WORKER_BOND / 10);
+		assert_eq!(free(CLIENT), 100_000 - FEE - REWARD);
+		assert_eq!(free(TREASURY), 1 + FEE + WORKER_BOND / 10);
 		assert_eq!(ComputeStaking::stake(&workers[0]), WORKER_BOND);
 		assert_eq!(ComputeStaking::stake(&workers[1]), WORKER_BOND - WORKER_BOND / 10);
 		assert_eq!(pallet_compute_staking::Reputations::<Test>::get(workers[1]).faults, 1);
@@ -542,7 +924,8 @@ fn workers_that_do_not_deliver_are_slashed_at_the_training_deadline() {
 			}));
 		}
 		assert_eq!(order(id).status, OrderStatus::Expired);
-		assert_eq!(free(CLIENT), 100_000 - REWARD + 2 * WORKER_BOND / 10);
+		assert_eq!(free(CLIENT), 100_000 - FEE - REWARD);
+		assert_eq!(free(TREASURY), 1 + FEE + 2 * WORKER_BOND / 10);
 	});
 }
 
@@ -578,7 +961,7 @@ fn unsettled_validation_expires_with_a_refund() {
 		);
 		run_to(41);
 		assert_ok!(TrainingOrders::expire_order(RuntimeOrigin::signed(7), id));
-		assert_eq!(free(CLIENT), 100_000 - REWARD);
+		assert_eq!(free(CLIENT), 100_000 - FEE - REWARD);
 	});
 }
 
@@ -615,8 +998,8 @@ fn honest_order_pays_out_exactly() {
 		let after: Vec<_> = workers.iter().chain(&[20, 21]).map(|w| free(*w)).collect();
 		let gained: Vec<_> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
 		assert_eq!(gained, vec![4_000, 4_000, 750, 750]);
-		assert_eq!(free(TREASURY), 1 + 500);
-		assert_eq!(free(CLIENT), 100_000 - 10_000);
+		assert_eq!(free(TREASURY), 1 + FEE + 500);
+		assert_eq!(free(CLIENT), 100_000 - FEE - 10_000);
 		assert_eq!((escrow(CLIENT), deposit_held(CLIENT)), (0, 0));
 		assert!(has_event(Event::OrderCompleted {
 			order: id,
@@ -651,7 +1034,10 @@ fn a_rejected_worker_share_goes_back_to_the_client() {
 			fee: 500,
 			refunded: 4_000
 		}));
-		assert_eq!(free(CLIENT), 100_000 - 6_000);
+		assert_eq!(free(CLIENT), 100_000 - FEE - 6_000);
+		// Only the accepted worker's trained model is the client's to fetch.
+		let paid: Vec<bool> = order(id).workers.iter().map(|slot| slot.paid).collect();
+		assert_eq!(paid, vec![true, false]);
 	});
 }
 
@@ -669,7 +1055,7 @@ fn failed_work_pays_validators_and_refunds_the_client() {
 			validators_paid: 1_500,
 			refunded: 8_500
 		}));
-		assert_eq!(free(CLIENT), 100_000 - 1_500);
+		assert_eq!(free(CLIENT), 100_000 - FEE - 1_500);
 		assert_eq!(order(id).status, OrderStatus::Failed);
 		assert!(!TrainingOrders::can_fetch(id, &CLIENT));
 	});
@@ -726,7 +1112,7 @@ fn slashed_worker_gets_chilled_when_its_bond_falls_short() {
 			200,
 		));
 		let id = create(1, 5_000);
-		run_to(3 + CONFIRM_WINDOW);
+		run_to(3 + TrainingOrders::confirm_window_of(&order_spec(1)));
 		assert_ok!(TrainingOrders::expire_order(RuntimeOrigin::signed(7), id));
 		let p = pallet_compute_staking::Participants::<Test>::get(10).unwrap();
 		assert_eq!(p.status, ParticipantStatus::Chilled);

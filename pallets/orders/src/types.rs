@@ -63,6 +63,9 @@ pub struct WorkerSlot<AccountId: Clone + PartialEq + Eq + core::fmt::Debug> {
 	pub confirmed: bool,
 	/// Whether it delivered its proof of train (set by the proof-of-train pallet).
 	pub delivered: bool,
+	/// Whether its work was accepted and paid (the order completed): only then may the client
+	/// fetch its trained model and checkpoints.
+	pub paid: bool,
 }
 
 /// The blocks that bound an order.
@@ -122,4 +125,28 @@ where
 	pub workers: BoundedVec<WorkerSlot<AccountId>, MaxWorkers>,
 	/// The validators assigned by the proof-of-train pallet.
 	pub validators: BoundedVec<AccountId, MaxValidators>,
+}
+
+/// What an order of a given spec and capacity costs, and which timetables the chain accepts
+/// for it: `TrainingOrdersApi::quote` answers this before anyone signs. Windows are in blocks.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct Quote<Balance, BlockNumber> {
+	/// Paid to the treasury at creation, never refunded.
+	pub fee: Balance,
+	/// Held until the order ends, then returned.
+	pub deposit: Balance,
+	/// The smallest budget.
+	pub min_budget: Balance,
+	/// The latest start block, counted from now.
+	pub max_start_delay: BlockNumber,
+	/// Blocks an assigned worker has to fetch the inputs and confirm.
+	pub confirm_window: BlockNumber,
+	/// The shortest training window (start block to training deadline) the work allows.
+	pub min_training_window: BlockNumber,
+	/// The longest training window.
+	pub max_training_window: BlockNumber,
+	/// The shortest validation window (training deadline to validation deadline).
+	pub min_validation_window: BlockNumber,
+	/// The longest validation window.
+	pub max_validation_window: BlockNumber,
 }

@@ -132,7 +132,9 @@ where
 		10,
 		Some(start),
 		start.saturating_add(1_000u32.into()),
-		start.saturating_add(2_000u32.into()),
+		start
+			.saturating_add(1_000u32.into())
+			.saturating_add(<T as pallet_training_orders::Config>::MinValidationWindow::get()),
 		<T as pallet_training_orders::Config>::MinBudget::get().saturating_mul(1_000u32.into()),
 	);
 	assert!(created.is_ok(), "order creation failed: {created:?}");

@@ -87,7 +87,9 @@ pub mod pallet {
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config {
+	pub trait Config:
+		frame_system::Config + frame_system::offchain::CreateAuthorizedTransaction<Call<Self>>
+	{
 		/// The overarching event type.
 		#[allow(deprecated)]
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
@@ -129,6 +131,13 @@ pub mod pallet {
 		/// them is the truth.
 		#[pallet::constant]
 		type RefereesPerDispute: Get<u32>;
+
+		/// The quorum: a worker is accepted (paid and certified) only when at least this many
+		/// unfaulted checkers re-executed its work: validators every one of whose claims on it
+		/// is a computed result, and referees that computed one of its disputed segments. At
+		/// most `ValidatorsPerOrder`; a validator draw waits until this many are eligible.
+		#[pallet::constant]
+		type MinHonestChecks: Get<u32>;
 
 		/// Fraction of its bond a faulted participant loses.
 		#[pallet::constant]
@@ -226,6 +235,9 @@ pub mod pallet {
 			model_hash: Option<Hash256>,
 			certificates: Vec<u32>,
 		},
+		/// Fewer than `MinHonestChecks` honest checkers re-executed this worker's proof: it is
+		/// neither paid nor certified, and its share goes back to the client.
+		Unchecked { order: OrderId, worker: T::AccountId, checks: u32 },
 		/// The order ended elsewhere (expired): its check was dropped.
 		Abandoned { order: OrderId },
 		/// Certificates could not be minted; the payout stands.
@@ -278,6 +290,12 @@ pub mod pallet {
 			Self::run_draws(now)
 		}
 
+		/// Submits `advance_lapsed` for every round whose phase window passed, so that no check
+		/// waits for a caller (see `features/housekeeping.rs`).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::submit_lapsed_advances(now);
+		}
+
 		fn integrity_test() {
 			let tasks = T::ValidatorsPerOrder::get()
 				.saturating_mul(T::MaxWorkers::get())
@@ -292,6 +310,10 @@ pub mod pallet {
 				"a report cannot evaluate MaxWorkers models"
 			);
 			assert!(T::ValidatorsPerOrder::get() > 0 && T::SegmentsPerValidator::get() > 0);
+			assert!(
+				T::MinHonestChecks::get() <= T::ValidatorsPerOrder::get(),
+				"a quorum above the validators drawn could never be met"
+			);
 		}
 	}
 
@@ -376,6 +398,24 @@ pub mod pallet {
 		).saturating_add(T::WeightInfo::settle(T::MaxTasks::get())))]
 		pub fn advance(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
 			ensure_signed(origin)?;
+			Self::do_advance(order)
+		}
+
+		/// Ends the current phase of `order` whose window passed, exactly as `advance` does but
+		/// without a caller: the chain's off-chain workers submit it as a free authorized
+		/// transaction, valid only while the phase is lapsed (one per order in the pool), so
+		/// that the game goes on when everyone else is silent.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::advance(
+			T::MaxWorkers::get()
+				.saturating_add(T::ValidatorsPerOrder::get())
+				.saturating_add(T::RefereesPerDispute::get())
+		).saturating_add(T::WeightInfo::settle(T::MaxTasks::get())))]
+		#[pallet::authorize(Self::authorize_advance_lapsed)]
+		// The check reads the round, the order, the draw queue and the block number.
+		#[pallet::weight_of_authorize(T::DbWeight::get().reads(4))]
+		pub fn advance_lapsed(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
+			ensure_authorized(origin)?;
 			Self::do_advance(order)
 		}
 	}

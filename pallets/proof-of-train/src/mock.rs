@@ -61,6 +61,7 @@ parameter_types! {
 	pub const ValidatorShare: Perbill = Perbill::from_percent(15);
 	pub const MissedDeadlineSlash: Perbill = Perbill::from_percent(10);
 	pub const FaultSlash: Perbill = Perbill::from_percent(FAULT_SLASH_PERCENT);
+	pub const PoolEvictionMargin: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_nfts::Config for Test {
@@ -109,9 +110,38 @@ impl pallet_compute_staking::Config for Test {
 	type MaxDeviceLength = ConstU32<32>;
 	type MaxEndpointLength = ConstU32<32>;
 	type MaxPoolSize = ConstU32<32>;
+	type EvictionMargin = PoolEvictionMargin;
 	type MaxUnbondingChunks = ConstU32<4>;
 	type DefaultUnbondingPeriod = ConstU64<10>;
 	type WeightInfo = ();
+}
+
+type Extrinsic = frame_system::mocking::MockUncheckedExtrinsic<Test>;
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = Extrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateTransaction<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	type Extension = ();
+
+	fn create_transaction(call: RuntimeCall, extension: ()) -> Extrinsic {
+		Extrinsic::new_transaction(call, extension)
+	}
+}
+
+impl<C> frame_system::offchain::CreateAuthorizedTransaction<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	fn create_extension() {}
 }
 
 impl pallet_training_orders::Config for Test {
@@ -122,17 +152,29 @@ impl pallet_training_orders::Config for Test {
 	type Treasury = Treasury;
 	type MinBudget = ConstU64<1_000>;
 	type OrderDeposit = ConstU64<DEPOSIT>;
+	// The orders pallet's tests cover the fee; zero keeps these balances about the game.
+	type OrderFee = ConstU64<0>;
 	type ExpiryReward = ConstU64<10>;
 	type WorkerShare = WorkerShare;
 	type ValidatorShare = ValidatorShare;
 	type MissedDeadlineSlash = MissedDeadlineSlash;
-	type ConfirmWindow = ConstU64<5>;
+	type DefaultConfirmWindow = ConstU64<5>;
+	type ExpectedBlockTime = ConstU64<1_000>;
+	type WorkerBandwidth = ConstU64<1_000_000_000>;
+	type ComputeSlack = ConstU32<4>;
+	type MaxStartDelay = ConstU64<100>;
+	type MaxTrainingWindow = ConstU64<1_000>;
+	// Reveal, two report windows, two dispute windows, two draws behind a full queue.
+	type MinValidationWindow = ConstU64<{ 5 * WINDOW + 2 * 2 + 8 }>;
+	type MaxValidationWindow = ConstU64<1_000>;
 	type AssignmentRetry = ConstU64<3>;
 	type MaxWorkers = ConstU32<8>;
 	type MaxValidators = ConstU32<8>;
 	type MaxStartsPerBlock = ConstU32<2>;
 	type MaxOpenOrders = ConstU32<4>;
 	type MaxOrdersPerAccount = ConstU32<3>;
+	type OrderRetention = ConstU64<10_000>;
+	type MaxPrunesPerBlock = ConstU32<4>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
@@ -150,6 +192,7 @@ impl pallet_proof_of_train::Config for Test {
 	type ValidatorsPerOrder = ConstU32<3>;
 	type SegmentsPerValidator = ConstU32<4>;
 	type RefereesPerDispute = ConstU32<3>;
+	type MinHonestChecks = ConstU32<2>;
 	type FaultSlash = FaultSlash;
 	type MaxWorkers = ConstU32<8>;
 	type MaxTasks = ConstU32<96>;

@@ -294,6 +294,32 @@ impl Game {
 	fn status(&self) -> OrderStatus {
 		Orders::<Test>::get(self.id).unwrap().status
 	}
+
+	/// The segments some validator could not fetch, ascending.
+	fn withheld_segments(&self) -> Vec<u32> {
+		let mut withheld: Vec<u32> = self
+			.round()
+			.tasks
+			.iter()
+			.filter(|t| t.status == TaskStatus::Withheld)
+			.map(|t| t.segment)
+			.collect();
+		withheld.sort();
+		withheld.dedup();
+		withheld
+	}
+
+	/// The canonical bytes of slot 0's checkpoint at the start of `segment`. In this
+	/// simulation the honest state's bytes are `[[1, step]]` with no optimizer state; `first`
+	/// replaces the 1.
+	fn checkpoint(
+		&self,
+		segment: u32,
+		first: f32,
+	) -> BoundedVec<u8, <Test as Config>::MaxCheckpointBytes> {
+		let step = self.runs[0].1.spec.checkpoint_step(segment);
+		BoundedVec::truncate_from(checkpoint_bytes(step as u64, &[&[first, step as f32]], &[]))
+	}
 }
 
 fn free(who: AccountId) -> Balance {
@@ -629,26 +655,15 @@ fn worker_that_withholds_a_checkpoint_is_slashed_to_the_validator() {
 fn withheld_checkpoint_posted_on_chain_lets_referees_decide() {
 	new_test_ext().execute_with(|| {
 		let game = Game::start(Workload::Replicas(1), 4, 2, 1, 6);
-		let (worker, run) = game.runs[0].clone();
+		let worker = game.runs[0].0;
 		game.prove();
 		let asking = game.validators()[0];
+		let other = game.validators()[1];
 		game.report(&[(asking, Checker::CannotFetch)]);
 		game.next_block();
-		let mut withheld: Vec<u32> = game
-			.round()
-			.tasks
-			.iter()
-			.filter(|t| t.status == TaskStatus::Withheld)
-			.map(|t| t.segment)
-			.collect();
-		withheld.sort();
-		withheld.dedup();
+		let withheld = game.withheld_segments();
 		assert_eq!(withheld, vec![0, 1]);
-		// In this simulation the honest state's bytes are `[[1, step]]` with no optimizer state.
-		let bytes = |segment: u32, first: f32| {
-			let step = run.spec.checkpoint_step(segment);
-			BoundedVec::truncate_from(checkpoint_bytes(step as u64, &[&[first, step as f32]], &[]))
-		};
+		let bytes = |segment: u32, first: f32| game.checkpoint(segment, first);
 		assert_noop!(
 			ProofOfTrain::post_checkpoint(RuntimeOrigin::signed(worker), game.id, 0, bytes(0, 2.0)),
 			Error::<Test>::CheckpointMismatch
@@ -673,8 +688,11 @@ fn withheld_checkpoint_posted_on_chain_lets_referees_decide() {
 		assert_eq!(game.status(), OrderStatus::Completed);
 		assert!(faults().is_empty());
 		assert_eq!(free(worker), START_BALANCE - BOND + 8_000);
-		// Asking was not a fault: the validator is paid with the others.
-		assert_eq!(free(asking), START_BALANCE - BOND + 250);
+		// Asking was not a fault, but the referees re-executed that segment, not the asker: it
+		// is not paid, the two other validators and three referees share the pool.
+		assert_eq!(free(asking), START_BALANCE - BOND);
+		assert_eq!(bonded(asking), BOND);
+		assert_eq!(free(other), START_BALANCE - BOND + 300);
 	});
 }
 
@@ -691,6 +709,136 @@ fn silent_validator_is_faulted_and_the_others_settle() {
 		assert_eq!(free(worker), START_BALANCE - BOND + 8_000);
 		assert_eq!(free(validators[0]), START_BALANCE - BOND + 750);
 		assert_eq!(bonded(validators[2]), BOND - SLASH);
+	});
+}
+
+#[test]
+fn a_worker_without_a_quorum_of_honest_checks_is_neither_paid_nor_certified() {
+	new_test_ext().execute_with(|| {
+		// Two of three validators stay silent: one honest re-execution is below the quorum of
+		// two, so the work is not accepted on its word, whoever caused it.
+		let game = Game::start(Workload::Replicas(1), 4, 2, 1, 3);
+		let worker = game.runs[0].0;
+		game.prove();
+		let validators = game.validators();
+		game.report(&[(validators[1], Checker::Silent), (validators[2], Checker::Silent)]);
+		assert_eq!(game.status(), OrderStatus::Failed);
+		System::assert_has_event(Event::Unchecked { order: game.id, worker, checks: 1 }.into());
+		// The worker keeps its bond but is not paid; the client gets all but the honest
+		// validator's pay back; nothing is certified.
+		assert_eq!((free(worker), bonded(worker)), (START_BALANCE - BOND, BOND));
+		assert_eq!(free(validators[0]), START_BALANCE - BOND + 1_500);
+		assert_eq!(free(CLIENT), START_BALANCE - 1_500);
+		assert_eq!(certificates(), 0);
+	});
+}
+
+#[test]
+fn validators_claiming_unavailable_cannot_deny_an_honest_worker_its_quorum() {
+	new_test_ext().execute_with(|| {
+		// Every drawn validator says it could not fetch; the worker posts the checkpoints and
+		// the referees' re-executions make its quorum.
+		let game = Game::start(Workload::Replicas(1), 4, 2, 1, 6);
+		let worker = game.runs[0].0;
+		game.prove();
+		let validators = game.validators();
+		let claims: Vec<_> = validators.iter().map(|v| (*v, Checker::CannotFetch)).collect();
+		game.report(&claims);
+		game.next_block();
+		for segment in game.withheld_segments() {
+			assert_ok!(ProofOfTrain::post_checkpoint(
+				RuntimeOrigin::signed(worker),
+				game.id,
+				segment,
+				game.checkpoint(segment, 1.0)
+			));
+		}
+		let referees = game.referees();
+		game.report(&[]);
+		assert_eq!(game.status(), OrderStatus::Completed);
+		assert!(faults().is_empty());
+		assert_eq!(free(worker), START_BALANCE - BOND + 8_000);
+		// The validators that re-executed nothing are not paid; the referees share the pool.
+		for v in &validators {
+			assert_eq!(free(*v), START_BALANCE - BOND);
+		}
+		for r in &referees {
+			assert_eq!(free(*r), START_BALANCE - BOND + 500);
+		}
+		assert_eq!(certificates(), 1 + 1 + 3);
+	});
+}
+
+#[test]
+fn silent_parties_cannot_stall_the_game_the_offchain_worker_advances_it() {
+	use codec::Decode;
+	use frame_support::{pallet_prelude::Authorize, traits::Hooks};
+	use sp_core::offchain::{testing::TestTransactionPoolExt, TransactionPoolExt};
+	use sp_runtime::transaction_validity::TransactionSource;
+	let mut ext = new_test_ext();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	ext.register_extension(TransactionPoolExt::new(pool));
+	ext.execute_with(|| {
+		let game = Game::start(Workload::Replicas(1), 4, 2, 1, 3);
+		let worker = game.runs[0].0;
+		game.prove();
+		let validators = game.validators();
+		let call = Call::<Test>::advance_lapsed { order: game.id };
+		let submitted = |now| {
+			pool_state.write().transactions.clear();
+			ProofOfTrain::offchain_worker(now);
+			pool_state
+				.read()
+				.transactions
+				.iter()
+				.map(|xt| {
+					frame_system::mocking::MockUncheckedExtrinsic::<Test>::decode(&mut &xt[..])
+						.expect("a transaction")
+						.function
+				})
+				.collect::<Vec<_>>()
+		};
+		// Nobody reports. Within the window nothing is due and the call is refused.
+		let Phase::Reporting { until } = game.round().phase else { panic!("not reporting") };
+		assert!(submitted(until).is_empty());
+		assert!(call.authorize(TransactionSource::External).unwrap().is_err());
+		assert_noop!(
+			ProofOfTrain::advance_lapsed(RuntimeOrigin::signed(CLIENT), game.id),
+			sp_runtime::DispatchError::BadOrigin
+		);
+		// Once each window passes, the off-chain worker submits the advance and nobody else
+		// calls anything; the round ends.
+		for _ in 0..5 {
+			let until = match game.round().phase {
+				Phase::Revealing { until }
+				| Phase::Reporting { until }
+				| Phase::RevealingReports { until }
+				| Phase::Refereeing { until }
+				| Phase::RevealingVerdicts { until } => until,
+				other => panic!("unexpected phase {other:?}"),
+			};
+			run_to(until + 1);
+			assert_eq!(submitted(until + 1), vec![RuntimeCall::ProofOfTrain(call.clone())]);
+			assert!(call.authorize(TransactionSource::External).unwrap().is_ok());
+			assert_ok!(ProofOfTrain::advance_lapsed(
+				frame_system::RawOrigin::Authorized.into(),
+				game.id
+			));
+			if !Rounds::<Test>::contains_key(game.id) {
+				break;
+			}
+		}
+		assert!(!Rounds::<Test>::contains_key(game.id));
+		assert_eq!(game.status(), OrderStatus::Failed);
+		let mut silent = faults();
+		silent.sort();
+		let mut expected: Vec<_> =
+			validators.into_iter().chain([worker]).map(|who| (who, Fault::Unreported)).collect();
+		expected.sort();
+		assert_eq!(silent, expected);
+		// Nobody checked anything, so nobody is paid and the client gets its budget back.
+		assert_eq!(free(CLIENT), START_BALANCE);
+		assert!(call.authorize(TransactionSource::External).unwrap().is_err());
 	});
 }
 
@@ -863,7 +1011,16 @@ fn no_validator_available_waits_in_the_queue() {
 		assert_eq!(PendingDraws::<Test>::get().into_inner(), vec![game.id]);
 		register(10, true);
 		game.next_block();
-		assert_eq!(game.validators(), vec![10]);
+		// One validator is below the quorum: the draw waits rather than start a check that no
+		// worker could pass, and the lone validator is not held.
+		assert!(matches!(game.round().phase, Phase::AwaitingValidators));
+		assert_eq!(PendingDraws::<Test>::get().into_inner(), vec![game.id]);
+		assert_eq!(pallet_compute_staking::Participants::<Test>::get(10).unwrap().assignments, 0);
+		register(11, true);
+		game.next_block();
+		let mut drawn = game.validators();
+		drawn.sort();
+		assert_eq!(drawn, vec![10, 11]);
 		assert!(PendingDraws::<Test>::get().is_empty());
 	});
 }

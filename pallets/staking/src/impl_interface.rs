@@ -13,6 +13,10 @@ impl<T: Config> ComputeStakingInterface<T::AccountId> for Pallet<T> {
 			.is_some_and(|p| p.role == role && p.status == ParticipantStatus::Active)
 	}
 
+	fn max_capacity() -> ComputeUnits {
+		T::MaxCapacity::get()
+	}
+
 	fn free_capacity(who: &T::AccountId) -> Option<ComputeUnits> {
 		Participants::<T>::get(who).map(|p| p.capacity.saturating_sub(p.locked_capacity))
 	}

@@ -119,6 +119,13 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxPoolSize: Get<u32>;
 
+		/// How much more than the lowest idle member's bond a newcomer must bond to take its
+		/// place in a full pool: full pools admit higher stakes, so bonds cannot keep honest
+		/// participants out for ever, and the margin keeps two accounts from evicting each
+		/// other back and forth for a unit.
+		#[pallet::constant]
+		type EvictionMargin: Get<sp_runtime::Perbill>;
+
 		/// Most unbonding chunks one account can have at a time.
 		#[pallet::constant]
 		type MaxUnbondingChunks: Get<u32>;
@@ -199,6 +206,9 @@ pub mod pallet {
 		Unbonded { who: T::AccountId, amount: BalanceOf<T>, unlocks_at: BlockNumberFor<T> },
 		/// A participant left its pool (its last bond is unbonding).
 		Left { who: T::AccountId, role: Role },
+		/// An idle participant with the lowest bond of a full pool made room for `by`, who
+		/// bonded more; its whole bond is unbonding.
+		Evicted { who: T::AccountId, by: T::AccountId, role: Role },
 		/// Unbonded funds were released to the account.
 		Withdrawn { who: T::AccountId, amount: BalanceOf<T> },
 		/// Bonded funds were slashed, to `beneficiary` or else to the slash destination.
@@ -240,8 +250,9 @@ pub mod pallet {
 		ZeroAmount,
 		/// The endpoint is empty; validators and clients fetch artifacts there.
 		EndpointMissing,
-		/// The pool has `MaxPoolSize` members.
-		PoolFull,
+		/// The pool has `MaxPoolSize` members and the bond is not above the lowest idle
+		/// member's by `EvictionMargin` (or every member has assignments): bond more.
+		BondTooLowForPool,
 		/// The participant has unfinished assignments and cannot leave yet.
 		StillAssigned,
 		/// The participant is already chilled.
@@ -268,33 +279,38 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Join the worker pool: declare `capacity` in sustained f32 GFLOP/s, a short `device`
 		/// description and the `endpoint` where you serve checkpoints and models, and bond
-		/// `bond` (at least `MinBond + BondPerComputeUnit × capacity`), which is held.
+		/// `bond` (at least `MinBond + BondPerComputeUnit × capacity`), which is held. When the
+		/// pool is full, a bond above the lowest idle member's by `EvictionMargin` takes that
+		/// member's place (its whole bond starts unbonding); otherwise `BondTooLowForPool`.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::register_worker())]
+		#[pallet::weight(T::WeightInfo::register_worker().saturating_add(Pallet::<T>::eviction_weight()))]
 		pub fn register_worker(
 			origin: OriginFor<T>,
 			capacity: ComputeUnits,
 			device: BoundedVec<u8, T::MaxDeviceLength>,
 			endpoint: BoundedVec<u8, T::MaxEndpointLength>,
 			#[pallet::compact] bond: BalanceOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_register(who, Role::Worker, capacity, device, endpoint, bond)
+			let evicted = Self::do_register(who, Role::Worker, capacity, device, endpoint, bond)?;
+			Ok(Self::registration_weight(T::WeightInfo::register_worker(), evicted))
 		}
 
 		/// Join the validator pool: as `register_worker`, for an account that re-executes
 		/// sampled training segments and evaluates models.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::register_validator())]
+		#[pallet::weight(T::WeightInfo::register_validator().saturating_add(Pallet::<T>::eviction_weight()))]
 		pub fn register_validator(
 			origin: OriginFor<T>,
 			capacity: ComputeUnits,
 			device: BoundedVec<u8, T::MaxDeviceLength>,
 			endpoint: BoundedVec<u8, T::MaxEndpointLength>,
 			#[pallet::compact] bond: BalanceOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_register(who, Role::Validator, capacity, device, endpoint, bond)
+			let evicted =
+				Self::do_register(who, Role::Validator, capacity, device, endpoint, bond)?;
+			Ok(Self::registration_weight(T::WeightInfo::register_validator(), evicted))
 		}
 
 		/// Declare a new capacity. The active bond must cover it, and it cannot go below the

@@ -2,7 +2,7 @@
 
 use crate as pallet_compute_staking;
 use frame_support::{derive_impl, parameter_types, traits::tokens::imbalance::ResolveTo};
-use sp_runtime::BuildStorage;
+use sp_runtime::{BuildStorage, Perbill};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -44,6 +44,7 @@ pub const TREASURY: AccountId = 999;
 parameter_types! {
 	pub const ExistentialDeposit: Balance = EXISTENTIAL_DEPOSIT;
 	pub const Treasury: AccountId = TREASURY;
+	pub const PoolEvictionMargin: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_compute_staking::Config for Test {
@@ -57,6 +58,7 @@ impl pallet_compute_staking::Config for Test {
 	type MaxDeviceLength = frame_support::traits::ConstU32<32>;
 	type MaxEndpointLength = frame_support::traits::ConstU32<32>;
 	type MaxPoolSize = frame_support::traits::ConstU32<MAX_POOL>;
+	type EvictionMargin = PoolEvictionMargin;
 	type MaxUnbondingChunks = frame_support::traits::ConstU32<MAX_CHUNKS>;
 	type DefaultUnbondingPeriod = frame_support::traits::ConstU64<UNBONDING_PERIOD>;
 	type WeightInfo = ();

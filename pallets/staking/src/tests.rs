@@ -16,12 +16,13 @@ fn register(who: AccountId, role: Role, capacity: ComputeUnits, bond: Balance) -
 	let origin = RuntimeOrigin::signed(who);
 	let device = bounded(b"1x test GPU");
 	let endpoint = bounded(b"http://127.0.0.1:8700");
-	match role {
+	let registered = match role {
 		Role::Worker => ComputeStaking::register_worker(origin, capacity, device, endpoint, bond),
 		Role::Validator => {
 			ComputeStaking::register_validator(origin, capacity, device, endpoint, bond)
 		},
-	}
+	};
+	registered.map(|_| ()).map_err(|e| e.error)
 }
 
 fn held(who: AccountId) -> Balance {
@@ -134,9 +135,88 @@ fn pool_is_bounded() {
 		for who in 1..=MAX_POOL as AccountId {
 			assert_ok!(register(who, Role::Worker, 1, 102));
 		}
-		assert_noop!(register(19, Role::Worker, 1, 102), Error::<Test>::PoolFull);
+		// A full pool takes no equal bond, nor one within the eviction margin (10%).
+		assert_noop!(register(19, Role::Worker, 1, 102), Error::<Test>::BondTooLowForPool);
+		assert_noop!(register(19, Role::Worker, 1, 112), Error::<Test>::BondTooLowForPool);
 		// The other pool has its own bound.
 		assert_ok!(register(19, Role::Validator, 1, 102));
+	});
+}
+
+#[test]
+fn attack_fill_the_pool_to_keep_honest_participants_out() {
+	new_test_ext().execute_with(|| {
+		// An attacker fills the worker pool with small bonds; member 2 has the lowest.
+		for who in 1..=MAX_POOL as AccountId {
+			assert_ok!(register(who, Role::Worker, 1, if who == 2 { 102 } else { 110 }));
+		}
+		// Within the margin (102 + 10%) nobody gets in.
+		assert_noop!(register(19, Role::Worker, 1, 112), Error::<Test>::BondTooLowForPool);
+		// Member 1 is busy: an assigned member is never evicted, whatever its bond.
+		assert_ok!(ComputeStaking::lock_capacity(&1, 1));
+		// An honest newcomer bonding more than 110% of the lowest idle bond takes its place.
+		let before = (free(2), held(2));
+		let newcomer = 20;
+		let registered = ComputeStaking::register_worker(
+			RuntimeOrigin::signed(newcomer),
+			1,
+			bounded(b"1x test GPU"),
+			bounded(b"http://127.0.0.1:8700"),
+			113,
+		);
+		assert_ok!(registered);
+		// It paid for the scan of the pool, and only because it evicted someone.
+		assert_eq!(
+			registered.unwrap().actual_weight,
+			Some(
+				<() as WeightInfo>::register_worker()
+					.saturating_add(ComputeStaking::eviction_weight())
+			)
+		);
+		assert!(Pools::<Test>::get(Role::Worker).contains(&newcomer));
+		assert!(!Pools::<Test>::get(Role::Worker).contains(&2));
+		assert!(!Participants::<Test>::contains_key(2));
+		System::assert_has_event(
+			Event::Evicted { who: 2, by: newcomer, role: Role::Worker }.into(),
+		);
+		// The evicted member loses nothing: its whole bond unbonds as if it had left.
+		assert_eq!((free(2), held(2)), before);
+		let chunks = Unbonding::<Test>::get(2);
+		assert_eq!(chunks.len(), 1);
+		assert_eq!((chunks[0].amount, chunks[0].unlocks_at), (102, 1 + UNBONDING_PERIOD));
+		System::set_block_number(1 + UNBONDING_PERIOD);
+		assert_ok!(ComputeStaking::withdraw_unbonded(RuntimeOrigin::signed(2)));
+		assert_eq!((free(2), held(2)), (before.0 + 102, 0));
+		// Every idle member now bonds 110: 112 is within their margin, and the pool is closed.
+		assert_noop!(register(19, Role::Worker, 1, 112), Error::<Test>::BondTooLowForPool);
+		assert_eq!(participant(1).bond, 110);
+	});
+}
+
+#[test]
+fn eviction_never_fails_for_want_of_an_unbonding_chunk() {
+	new_test_ext().execute_with(|| {
+		for who in 1..=MAX_POOL as AccountId {
+			assert_ok!(register(who, Role::Worker, 1, 1_000));
+		}
+		// Member 3 fills its unbonding chunks, one block apart, leaving the lowest bond.
+		for block in 1..=MAX_CHUNKS as u64 {
+			System::set_block_number(block);
+			assert_ok!(ComputeStaking::unbond(RuntimeOrigin::signed(3), 100));
+		}
+		assert_eq!(Unbonding::<Test>::get(3).len(), MAX_CHUNKS as usize);
+		let remaining = participant(3).bond;
+		System::set_block_number(MAX_CHUNKS as u64 + 1);
+		assert_ok!(register(19, Role::Worker, 1, 1_000));
+		// The rest of its bond joined the last chunk, which unlocks at the later block.
+		let chunks = Unbonding::<Test>::get(3);
+		assert_eq!(chunks.len(), MAX_CHUNKS as usize);
+		let last = chunks.last().unwrap();
+		assert_eq!(
+			(last.amount, last.unlocks_at),
+			(100 + remaining, MAX_CHUNKS as u64 + 1 + UNBONDING_PERIOD)
+		);
+		assert_eq!(held(3), 100 * MAX_CHUNKS as u64 + remaining);
 	});
 }
 

@@ -15,6 +15,10 @@ pub trait ComputeStakingInterface<AccountId> {
 	/// Whether `who` is registered in `role` and takes new assignments (not chilled).
 	fn is_active(who: &AccountId, role: Role) -> bool;
 
+	/// The most capacity anyone may declare: an order asking more per worker can never be
+	/// served.
+	fn max_capacity() -> ComputeUnits;
+
 	/// Declared capacity minus locked capacity, or `None` when `who` is not registered.
 	fn free_capacity(who: &AccountId) -> Option<ComputeUnits>;
 

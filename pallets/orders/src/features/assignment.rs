@@ -29,8 +29,9 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn try_assign(id: OrderId, now: BlockNumberFor<T>) {
 		let Some(mut order) = Orders::<T>::get(id) else { return };
-		// A cancelled order leaves its queue entry behind; a late one waits for `expire_order`.
-		if order.status != OrderStatus::Open || now > order.timetable.training_deadline {
+		// A cancelled order leaves its queue entry behind; one too late for the work to fit
+		// before its training deadline is never assigned and expires unserved (refunded).
+		if order.status != OrderStatus::Open || now > Self::latest_start(&order) {
 			return;
 		}
 		let count = order.spec.worker_count();
@@ -57,6 +58,7 @@ impl<T: Config> Pallet<T> {
 				account: account.clone(),
 				confirmed: false,
 				delivered: false,
+				paid: false,
 			})
 			.collect::<Vec<_>>();
 		let slots = match BoundedVec::try_from(slots) {
@@ -83,14 +85,23 @@ impl<T: Config> Pallet<T> {
 
 	fn defer(id: OrderId, order: &OrderOf<T>, now: BlockNumberFor<T>) {
 		let retry_at = now.saturating_add(T::AssignmentRetry::get());
-		let retry_at = (retry_at <= order.timetable.training_deadline
+		let retry_at = (retry_at <= Self::latest_start(order)
 			&& StartQueue::<T>::try_mutate(retry_at, |queue| queue.try_push(id)).is_ok())
 		.then_some(retry_at);
 		Self::deposit_event(Event::AssignmentDeferred { order: id, retry_at });
 	}
 
-	/// Last block at which the assigned workers may confirm: `ConfirmWindow` blocks after the
-	/// assignment, and never after the training deadline.
+	/// The last block at which workers can still be assigned: the training deadline less the
+	/// shortest training window the work needs.
+	pub(crate) fn latest_start(order: &OrderOf<T>) -> BlockNumberFor<T> {
+		let needed = Self::min_training_window(&order.spec, order.capacity)
+			.unwrap_or(order.timetable.training_deadline);
+		order.timetable.training_deadline.saturating_sub(needed)
+	}
+
+	/// Last block at which the assigned workers may confirm: the order's confirmation window
+	/// (`ConfirmWindow` and the time to fetch its inputs) after the assignment, and never after
+	/// the training deadline.
 	pub(crate) fn confirm_deadline(
 		order: &OrderOf<T>,
 		now: BlockNumberFor<T>,
@@ -98,7 +109,7 @@ impl<T: Config> Pallet<T> {
 		order
 			.assigned_at
 			.unwrap_or(now)
-			.saturating_add(T::ConfirmWindow::get())
+			.saturating_add(Self::confirm_window_of(&order.spec))
 			.min(order.timetable.training_deadline)
 	}
 

@@ -1,4 +1,6 @@
-//! Cancelling an order: a full refund before training, time-proportional pay during it.
+//! Cancelling an order: a full refund before training, time-proportional pay during it, and
+//! no cancelling once a worker has delivered (the client would otherwise stop paying for work
+//! that is done and whose checkpoints it may already have seen).
 
 use crate::*;
 use sp_runtime::{
@@ -13,7 +15,13 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let paid = match order.status {
 			OrderStatus::Open | OrderStatus::Assigned => Zero::zero(),
-			OrderStatus::Training => Self::pay_for_time(&order, now),
+			OrderStatus::Training => {
+				ensure!(
+					!order.workers.iter().any(|slot| slot.delivered),
+					Error::<T>::WorkDelivered
+				);
+				Self::pay_for_time(&order, now)
+			},
 			_ => return Err(Error::<T>::WrongState.into()),
 		};
 		let refunded = Self::refund(&order.client, order.budget.saturating_sub(paid));

@@ -2,7 +2,10 @@
 
 use crate::*;
 use decenter_primitives::{order::OrderSpecError, spec::SpecError};
-use frame_support::traits::fungible::MutateHold;
+use frame_support::traits::{
+	fungible::{Mutate, MutateHold},
+	tokens::Preservation,
+};
 use sp_runtime::traits::{One, Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
@@ -16,16 +19,13 @@ impl<T: Config> Pallet<T> {
 		validation_deadline: BlockNumberFor<T>,
 		budget: BalanceOf<T>,
 	) -> DispatchResult {
-		ensure!(capacity > 0, Error::<T>::CapacityZero);
-		spec.validate().map_err(Self::spec_error)?;
-		ensure!(spec.worker_count() <= T::MaxWorkers::get(), Error::<T>::BadWorkerCount);
+		Self::check_spec_and_capacity(&spec, capacity)?;
 		ensure!(budget >= T::MinBudget::get(), Error::<T>::BudgetTooSmall);
 
 		let now = frame_system::Pallet::<T>::block_number();
 		let start_at = start_at.unwrap_or_else(|| now.saturating_add(One::one()));
-		ensure!(start_at > now, Error::<T>::StartInPast);
-		ensure!(training_deadline > start_at, Error::<T>::DeadlineBeforeStart);
-		ensure!(validation_deadline > training_deadline, Error::<T>::ValidationBeforeTraining);
+		let min_training = Self::min_training_window(&spec, capacity)?;
+		Self::check_timetable(now, min_training, start_at, training_deadline, validation_deadline)?;
 
 		let order = NextOrderId::<T>::get();
 		NextOrderId::<T>::put(order.checked_add(1).ok_or(Error::<T>::Overflow)?);
@@ -37,10 +37,15 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::StartBlockFull)?;
 
 		let deposit = T::OrderDeposit::get();
+		let fee = T::OrderFee::get();
 		T::Currency::hold(&HoldReason::Escrow.into(), &client, budget)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		if !deposit.is_zero() {
 			T::Currency::hold(&HoldReason::Deposit.into(), &client, deposit)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+		}
+		if !fee.is_zero() {
+			T::Currency::transfer(&client, &T::Treasury::get(), fee, Preservation::Preserve)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 		}
 
@@ -62,7 +67,40 @@ impl<T: Config> Pallet<T> {
 				validators: BoundedVec::new(),
 			},
 		);
-		Self::deposit_event(Event::OrderCreated { order, client, budget, workers, start_at });
+		Self::deposit_event(Event::OrderCreated { order, client, budget, fee, workers, start_at });
+		Ok(())
+	}
+
+	/// The rules on what is trained and by whom, shared with `quote`.
+	pub(crate) fn check_spec_and_capacity(
+		spec: &OrderSpec,
+		capacity: ComputeUnits,
+	) -> DispatchResult {
+		ensure!(capacity > 0, Error::<T>::CapacityZero);
+		ensure!(capacity <= T::Staking::max_capacity(), Error::<T>::CapacityTooLarge);
+		spec.validate().map_err(Self::spec_error)?;
+		ensure!(spec.worker_count() <= T::MaxWorkers::get(), Error::<T>::BadWorkerCount);
+		Ok(())
+	}
+
+	/// The timetable's rules: each bound has its own error.
+	fn check_timetable(
+		now: BlockNumberFor<T>,
+		min_training: BlockNumberFor<T>,
+		start_at: BlockNumberFor<T>,
+		training_deadline: BlockNumberFor<T>,
+		validation_deadline: BlockNumberFor<T>,
+	) -> DispatchResult {
+		ensure!(start_at > now, Error::<T>::StartInPast);
+		ensure!(start_at.saturating_sub(now) <= T::MaxStartDelay::get(), Error::<T>::StartTooLate);
+		ensure!(training_deadline > start_at, Error::<T>::DeadlineBeforeStart);
+		let training = training_deadline.saturating_sub(start_at);
+		ensure!(training >= min_training, Error::<T>::TrainingWindowTooShort);
+		ensure!(training <= T::MaxTrainingWindow::get(), Error::<T>::TrainingWindowTooLong);
+		ensure!(validation_deadline > training_deadline, Error::<T>::ValidationBeforeTraining);
+		let validation = validation_deadline.saturating_sub(training_deadline);
+		ensure!(validation >= T::MinValidationWindow::get(), Error::<T>::ValidationWindowTooShort);
+		ensure!(validation <= T::MaxValidationWindow::get(), Error::<T>::ValidationWindowTooLong);
 		Ok(())
 	}
 

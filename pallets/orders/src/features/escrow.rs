@@ -83,5 +83,6 @@ impl<T: Config> Pallet<T> {
 		OpenOrders::<T>::mutate(|orders| orders.retain(|o| *o != id));
 		order.status = status;
 		Orders::<T>::insert(id, order);
+		Self::queue_prune(id);
 	}
 }

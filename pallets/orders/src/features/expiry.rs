@@ -4,20 +4,29 @@ use crate::*;
 use pallet_compute_staking::SlashReason;
 
 impl<T: Config> Pallet<T> {
-	pub(crate) fn do_expire_order(caller: T::AccountId, id: OrderId) -> DispatchResult {
+	/// Whether a deadline of `order` has passed at `now`, so that expiring it acts.
+	pub(crate) fn check_lapsed(order: &OrderOf<T>, now: BlockNumberFor<T>) -> DispatchResult {
+		let deadlines = order.timetable;
+		let due = match order.status {
+			// Once workers could no longer finish it in time, it is never assigned: let it go.
+			OrderStatus::Open => now > Self::latest_start(order),
+			OrderStatus::Training => now > deadlines.training_deadline,
+			OrderStatus::Assigned => now > Self::confirm_deadline(order, now),
+			OrderStatus::Proving | OrderStatus::Validating => now > deadlines.validation_deadline,
+			_ => return Err(Error::<T>::WrongState.into()),
+		};
+		ensure!(due, Error::<T>::NotExpired);
+		Ok(())
+	}
+
+	/// Expires order `id`; `caller`, when given, earns the reward out of the deposit.
+	pub(crate) fn do_expire_order(caller: Option<T::AccountId>, id: OrderId) -> DispatchResult {
 		let mut order = Orders::<T>::get(id).ok_or(Error::<T>::UnknownOrder)?;
 		let now = frame_system::Pallet::<T>::block_number();
-		let deadlines = order.timetable;
+		Self::check_lapsed(&order, now)?;
 		match order.status {
-			// Never served: nobody to blame.
-			OrderStatus::Open => ensure!(now > deadlines.training_deadline, Error::<T>::NotExpired),
-			OrderStatus::Assigned => {
-				let confirm_by = Self::confirm_deadline(&order, now);
-				ensure!(now > confirm_by, Error::<T>::NotExpired);
-				Self::report_missed(id, &order, |slot| !slot.confirmed);
-			},
+			OrderStatus::Assigned => Self::report_missed(id, &order, |slot| !slot.confirmed),
 			OrderStatus::Training => {
-				ensure!(now > deadlines.training_deadline, Error::<T>::NotExpired);
 				Self::report_missed(id, &order, |slot| !slot.delivered);
 				if order.workers.iter().any(|slot| slot.delivered) {
 					// Those who delivered are checked; the others get nothing.
@@ -27,22 +36,21 @@ impl<T: Config> Pallet<T> {
 					return Ok(());
 				}
 			},
-			// Validators that miss their reports are slashed by the proof-of-train pallet; the
-			// escrow must not stay locked, so the client gets it back.
-			OrderStatus::Proving | OrderStatus::Validating => {
-				ensure!(now > deadlines.validation_deadline, Error::<T>::NotExpired)
-			},
-			_ => return Err(Error::<T>::WrongState.into()),
+			// Open: never served, nobody to blame. Proving/Validating: validators that missed
+			// their reports are the proof-of-train pallet's to slash; the escrow must not stay
+			// locked, so the client gets it back.
+			_ => {},
 		}
 
 		let refunded = Self::refund(&order.client, order.budget);
-		let reward = Self::return_deposit(&order, Some(&caller));
+		let reward = Self::return_deposit(&order, caller.as_ref());
 		Self::close(id, order, OrderStatus::Expired);
 		Self::deposit_event(Event::OrderExpired { order: id, refunded, reward, caller });
 		Ok(())
 	}
 
-	/// Slashes (to the client) and faults every worker for which `missed` holds.
+	/// Slashes (to the treasury) and faults every worker for which `missed` holds. The client
+	/// set the deadline, so it must not gain from a worker missing it.
 	fn report_missed(
 		id: OrderId,
 		order: &OrderOf<T>,
@@ -53,7 +61,7 @@ impl<T: Config> Pallet<T> {
 				&slot.account,
 				T::MissedDeadlineSlash::get(),
 				SlashReason::MissedDeadline,
-				Some(&order.client),
+				None,
 			);
 			T::Staking::record_fault(&slot.account);
 			Self::deposit_event(Event::DeadlineMissed {

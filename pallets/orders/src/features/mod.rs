@@ -6,4 +6,7 @@ pub mod cancellation;
 pub mod creation;
 pub mod escrow;
 pub mod expiry;
+pub mod housekeeping;
+pub mod pruning;
 pub mod settlement;
+pub mod windows;

@@ -70,7 +70,7 @@ impl<T: Config> Pallet<T> {
 		accepted: &[T::AccountId],
 		validators: &[T::AccountId],
 	) -> DispatchResult {
-		let order = Orders::<T>::get(id).ok_or(Error::<T>::UnknownOrder)?;
+		let mut order = Orders::<T>::get(id).ok_or(Error::<T>::UnknownOrder)?;
 		ensure!(order.status == OrderStatus::Validating, Error::<T>::WrongState);
 		let slots = (order.workers.len() as u32).max(1);
 		let each = (T::WorkerShare::get() * order.budget) / slots.into();
@@ -83,6 +83,9 @@ impl<T: Config> Pallet<T> {
 				paid.saturating_add(Self::pay(&order.client, &slot.account, each))
 			});
 		let validators_paid = Self::pay_validators(&order, validators);
+		for slot in order.workers.iter_mut() {
+			slot.paid = accepted.contains(&slot.account);
+		}
 		let fee_share = order
 			.budget
 			.saturating_sub(T::WorkerShare::get() * order.budget)

@@ -70,25 +70,36 @@ impl<T: Config> Pallet<T> {
 				.into_iter()
 				.filter(|account| T::Staking::lock_capacity(account, 0).is_ok())
 				.collect();
-		if drawn.is_empty() {
+		// Validators: no fewer than the quorum needs, or no worker could be accepted; wait for
+		// more to become eligible (or for the order's deadline). Referees: any.
+		let enough = if referees { 1 } else { T::MinHonestChecks::get().max(1) };
+		if (drawn.len() as u32) < enough {
+			for account in &drawn {
+				let _ = T::Staking::release_capacity(account, 0);
+			}
 			return false;
 		}
 		let checkers = drawn
 			.iter()
 			.map(|account| Checker { account: account.clone(), fault: None })
 			.collect::<Vec<_>>();
-		let result = if referees {
-			Self::start_refereeing(id, &mut round, checkers, &drawn, now)
-		} else {
-			Self::start_reporting(id, &mut round, checkers, &drawn, seed, now)
-		};
+		// The round as it was before the draw: on failure the new checkers are released here
+		// and the earlier ones by `abandon`, each exactly once.
+		let before = round.clone();
+		let result = frame_support::storage::with_storage_layer(|| {
+			if referees {
+				Self::start_refereeing(id, &mut round, checkers, &drawn, now)
+			} else {
+				Self::start_reporting(id, &mut round, checkers, &drawn, seed, now)
+			}
+		});
 		match result {
 			Ok(()) => Rounds::<T>::insert(id, round),
 			Err(_) => {
 				for account in &drawn {
 					let _ = T::Staking::release_capacity(account, 0);
 				}
-				Self::abandon(id, &round);
+				Self::abandon(id, &before);
 			},
 		}
 		true

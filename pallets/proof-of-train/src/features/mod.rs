@@ -3,6 +3,7 @@
 mod commitment;
 mod draws;
 mod faults;
+mod housekeeping;
 mod phases;
 mod reports;
 mod settlement;

@@ -147,21 +147,79 @@ impl<T: Config> Pallet<T> {
 		Self::pay_and_certify(id, round, &table, &undecided)
 	}
 
+	/// The validators that re-executed every task they had on the worker in `slot` (unfaulted,
+	/// each claim a computed result), and how many unfaulted referees computed one of its
+	/// disputed segments.
+	fn honest_checks(round: &RoundOf<T>, table: &ClaimTable, slot: u32) -> (Vec<u32>, u32) {
+		let validators = (0..round.validators.len() as u32)
+			.filter(|v| round.validators.get(*v as usize).is_some_and(|c| c.fault.is_none()))
+			.filter(|v| {
+				let mut tasks = round
+					.tasks
+					.iter()
+					.enumerate()
+					.filter(|(_, t)| t.worker == slot && t.checker == *v)
+					.peekable();
+				tasks.peek().is_some()
+					&& tasks.all(|(i, _)| {
+						matches!(
+							table.claim(Reporter::Validator(*v), i),
+							Some(Claim::Computed { .. })
+						)
+					})
+			})
+			.collect();
+		let disputed: Vec<usize> = Self::disputed_segments(round)
+			.into_iter()
+			.filter(|i| round.tasks.get(*i).is_some_and(|t| t.worker == slot))
+			.collect();
+		let referees = (0..round.referees.len() as u32)
+			.filter(|r| round.referees.get(*r as usize).is_some_and(|c| c.fault.is_none()))
+			.filter(|r| {
+				disputed.iter().any(|i| {
+					matches!(table.claim(Reporter::Referee(*r), *i), Some(Claim::Computed { .. }))
+				})
+			})
+			.count() as u32;
+		(validators, referees)
+	}
+
+	/// Whether `party` claimed `Unavailable` on a checkpoint that the worker then posted on
+	/// chain: it did not re-execute that segment (the referees did), so it is not paid. Not a
+	/// fault either, since the worker may really have withheld the checkpoint off chain.
+	fn refuted_unavailable(round: &RoundOf<T>, table: &ClaimTable, party: Reporter) -> bool {
+		let Reporter::Validator(checker) = party else { return false };
+		round.tasks.iter().enumerate().any(|(i, task)| {
+			task.checker == checker
+				&& task.status == TaskStatus::Posted
+				&& table.claim(party, i) == Some(Claim::Unavailable)
+		})
+	}
+
 	fn pay_and_certify(
 		id: OrderId,
 		round: &mut RoundOf<T>,
 		table: &ClaimTable,
 		undecided: &BTreeSet<u32>,
 	) -> DispatchResult {
-		let accepted: Vec<u32> = round
-			.workers
-			.iter()
-			.enumerate()
-			.filter(|(slot, w)| {
-				w.fault.is_none() && w.commitment.is_some() && !undecided.contains(&(*slot as u32))
-			})
-			.map(|(slot, _)| slot as u32)
-			.collect();
+		let mut accepted: Vec<u32> = Vec::new();
+		for (slot, worker) in round.workers.iter().enumerate() {
+			let slot = slot as u32;
+			if worker.fault.is_some() || worker.commitment.is_none() || undecided.contains(&slot) {
+				continue;
+			}
+			let (validators, referees) = Self::honest_checks(round, table, slot);
+			let checks = (validators.len() as u32).saturating_add(referees);
+			if checks < T::MinHonestChecks::get() {
+				Self::deposit_event(Event::Unchecked {
+					order: id,
+					worker: worker.account.clone(),
+					checks,
+				});
+				continue;
+			}
+			accepted.push(slot);
+		}
 		let paid: Vec<T::AccountId> = (0..round.validators.len() as u32)
 			.map(Reporter::Validator)
 			.chain((0..round.referees.len() as u32).map(Reporter::Referee))
@@ -169,7 +227,8 @@ impl<T: Config> Pallet<T> {
 				let (account, fault) = round.party(party)?;
 				let reported =
 					Reports::<T>::get(id, account).is_some_and(|entry| entry.report.is_some());
-				(fault.is_none() && reported).then(|| account.clone())
+				let refuted = Self::refuted_unavailable(round, table, party);
+				(fault.is_none() && reported && !refuted).then(|| account.clone())
 			})
 			.collect();
 		let accounts = |slots: &[u32]| -> Vec<T::AccountId> {
@@ -234,14 +293,21 @@ impl<T: Config> Pallet<T> {
 	) -> Option<(u32, Metrics)> {
 		let regression = T::Orders::spec(id)
 			.is_some_and(|spec| spec.training.model.loss == Loss::MeanSquaredError);
-		let honest = |validator: &u32| {
-			round.validators.get(*validator as usize).is_some_and(|v| v.fault.is_none())
-		};
+		// The validators that re-executed the worker evaluate it; when the referees alone made
+		// its quorum, every unfaulted validator's evaluation counts (each evaluated the model).
 		let median = |slot: u32| -> Metrics {
+			let (checkers, _) = Self::honest_checks(round, table, slot);
+			let evaluates = |validator: &u32| {
+				if checkers.is_empty() {
+					round.validators.get(*validator as usize).is_some_and(|v| v.fault.is_none())
+				} else {
+					checkers.contains(validator)
+				}
+			};
 			let evaluations: Vec<Metrics> = table
 				.metrics
 				.iter()
-				.filter(|(validator, _)| honest(validator))
+				.filter(|(validator, _)| evaluates(validator))
 				.filter_map(|(_, metrics)| metrics.get(slot as usize).copied())
 				.collect();
 			let middle = |mut values: Vec<u64>| -> u64 {

@@ -1,7 +1,7 @@
 //! Joining a pool, declaring capacity and endpoint, and adding to the bond.
 
 use crate::*;
-use frame_support::traits::fungible::MutateHold;
+use frame_support::{dispatch::PostDispatchInfo, traits::fungible::MutateHold};
 use sp_runtime::traits::{Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
@@ -24,6 +24,7 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::InsufficientBalance.into())
 	}
 
+	/// Registers `who`; returns whether a member was evicted to make room.
 	pub(crate) fn do_register(
 		who: T::AccountId,
 		role: Role,
@@ -31,13 +32,17 @@ impl<T: Config> Pallet<T> {
 		device: BoundedVec<u8, T::MaxDeviceLength>,
 		endpoint: BoundedVec<u8, T::MaxEndpointLength>,
 		bond: BalanceOf<T>,
-	) -> DispatchResult {
+	) -> Result<bool, DispatchError> {
 		ensure!(!Participants::<T>::contains_key(&who), Error::<T>::AlreadyRegistered);
 		Self::ensure_valid_capacity(capacity)?;
 		ensure!(!endpoint.is_empty(), Error::<T>::EndpointMissing);
 		ensure!(bond >= Self::required_bond(capacity), Error::<T>::BondTooSmall);
+		let full = Pools::<T>::decode_len(role).unwrap_or_default() as u32 >= T::MaxPoolSize::get();
+		if full {
+			Self::evict_lowest(role, &who, bond)?;
+		}
 		Pools::<T>::try_mutate(role, |pool| pool.try_push(who.clone()))
-			.map_err(|_| Error::<T>::PoolFull)?;
+			.map_err(|_| Error::<T>::BondTooLowForPool)?;
 		Self::hold_bond(&who, bond)?;
 
 		let now = frame_system::Pallet::<T>::block_number();
@@ -57,7 +62,37 @@ impl<T: Config> Pallet<T> {
 		);
 		Reputations::<T>::mutate(&who, |reputation| reputation.last_active = now);
 		Self::deposit_event(Event::Registered { who, role, capacity, bond });
+		Ok(full)
+	}
+
+	/// Makes room in the full `role` pool for `newcomer` bonding `bond`: the idle member (no
+	/// assignments) with the lowest bond leaves, its whole bond unbonding, if `bond` exceeds
+	/// that bond by more than `EvictionMargin`. Members with assignments are never evicted.
+	fn evict_lowest(role: Role, newcomer: &T::AccountId, bond: BalanceOf<T>) -> DispatchResult {
+		let lowest = Pools::<T>::get(role)
+			.into_iter()
+			.filter_map(|member| Participants::<T>::get(&member).map(|p| (member, p)))
+			.filter(|(_, participant)| participant.assignments == 0)
+			.min_by_key(|(_, participant)| participant.bond);
+		let (member, participant) = lowest.ok_or(Error::<T>::BondTooLowForPool)?;
+		let threshold =
+			participant.bond.saturating_add(T::EvictionMargin::get() * participant.bond);
+		ensure!(bond > threshold, Error::<T>::BondTooLowForPool);
+		Self::leave_pool(&member, &participant, true)?;
+		Self::deposit_event(Event::Evicted { who: member, by: newcomer.clone(), role });
 		Ok(())
+	}
+
+	/// Weight of the scan and eviction a registration into a full pool may need: every member
+	/// read, and the evicted member's participant, unbonding and pool entries written.
+	pub(crate) fn eviction_weight() -> Weight {
+		T::DbWeight::get().reads_writes(u64::from(T::MaxPoolSize::get()).saturating_add(2), 3)
+	}
+
+	/// The weight a registration used: without an eviction, the scan was not needed.
+	pub(crate) fn registration_weight(base: Weight, evicted: bool) -> PostDispatchInfo {
+		let used = if evicted { base.saturating_add(Self::eviction_weight()) } else { base };
+		PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::Yes }
 	}
 
 	pub(crate) fn do_update_capacity(who: T::AccountId, capacity: ComputeUnits) -> DispatchResult {
