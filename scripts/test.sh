@@ -18,9 +18,10 @@ step "polkadot.js client (npm ci)"
 (cd tests/polkadotjs && npm ci --no-audit --no-fund)
 
 # Everything `cargo test` builds, with the same feature resolution (dev-dependencies included),
-# so the decenter-node and decenter binaries the end-to-end tests start are built only once.
+# so the decenter-node and decenter binaries the end-to-end tests start are built only once, and
+# the demo's build (the same script) is reused.
 step "build the workspace (decenter-node, decenter, tests)"
-cargo build --workspace --all-targets
+bash scripts/build.sh
 
 step "cargo test"
 cargo test --workspace
