@@ -3,7 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build -p decenter-node
+# The shared workspace build (scripts/build.sh): `-p decenter-node` alone would resolve
+# features differently and recompile much of what the tests and the demo reuse.
+bash scripts/build.sh
 node="${CARGO_TARGET_DIR:-target}/debug/decenter-node"
 
 for pair in dev:dev local:local staging:testnet; do
@@ -14,7 +16,9 @@ for pair in dev:dev local:local staging:testnet; do
 	echo "wrote chain-spec/$file.json and chain-spec/$file-raw.json"
 done
 # testnet-raw.json is built into the node: rebuild it with the new spec.
-cargo build -p decenter-node
-# The decenter program's client is generated from the runtime's metadata: refresh it too.
-DECENTER_BLESS_METADATA=1 cargo test -p decenter-e2e --test metadata
+bash scripts/build.sh
+# The decenter program's client is generated from the runtime's metadata: refresh it too, and
+# rebuild the program against it.
+DECENTER_BLESS_METADATA=1 cargo test --workspace --test metadata
+bash scripts/build.sh
 echo "wrote offchain-worker/decenter/metadata/decenter.scale"

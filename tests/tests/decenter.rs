@@ -2,8 +2,9 @@
 //! upload to certificate; a worker that skips training is slashed while the honest replica is
 //! paid, and an account the chain does not list is refused the order's data; a worker killed
 //! mid-training resumes from its checkpoint and the node restarted mid-order does not stop
-//! the order; an order nobody serves is expired by the node's off-chain worker, with nobody
-//! calling `expire_order`.
+//! the order; an outsider who copies a victim's order gets none of its data, a worker drawn
+//! for an order whose data it cannot have declines it without losing bond, and orders nobody
+//! can serve are expired by the node's off-chain worker, with nobody calling `expire_order`.
 
 use std::{
 	path::PathBuf,
@@ -12,7 +13,7 @@ use std::{
 
 use decenter_e2e::{crate_dir, decenter, decenter_binary, free_port, node_binary, Node, Program};
 use subxt::{dynamic, OnlineClient, PolkadotConfig};
-use subxt_signer::sr25519::{dev, Keypair};
+use subxt_signer::sr25519::Keypair;
 
 fn temp_dir(name: &str) -> PathBuf {
 	let dir = std::env::temp_dir().join(format!("decenter-e2e-{name}-{}", std::process::id()));
@@ -62,7 +63,7 @@ impl Network {
 		let url = node.ws_url();
 		let store = dir.join("store");
 		let serve_port = free_port();
-		let serve_url = format!("http://127.0.0.1:{serve_port}");
+		let serve_url = format!("https://127.0.0.1:{serve_port}");
 		let args = |role: &str, suri: &str| -> Vec<String> {
 			vec![role.into(), "--node".into(), url.clone(), "--suri".into(), suri.into()]
 		};
@@ -109,6 +110,22 @@ impl Network {
 	/// within `training_blocks` (the chain's shortest window for the work if `None`); returns
 	/// the id. The validation window is the chain's shortest.
 	fn order(&self, steps: u32, interval: u32, replicas: u32, training_blocks: Option<u32>) -> u64 {
+		self.upload_digits();
+		let data = ("train.csv", "validation.csv");
+		self.create_order(
+			"//Alice",
+			&self.store,
+			data,
+			steps,
+			interval,
+			replicas,
+			training_blocks,
+			None,
+		)
+	}
+
+	/// Uploads the digits split (train.csv, validation.csv) to the client's store.
+	fn upload_digits(&self) {
 		let digits = crate_dir().join("../examples/data/digits.csv");
 		let text = std::fs::read_to_string(digits).expect("examples/data/digits.csv");
 		let lines: Vec<&str> = text.lines().collect();
@@ -124,6 +141,23 @@ impl Network {
 				self.serve_url.clone(),
 			]);
 		}
+	}
+
+	/// `decenter order create` signed by `suri`, naming the datasets `data` (files or records,
+	/// relative to the test's directory) looked up in `store`, starting `start_in_blocks` after
+	/// the finalized head (at once when `None`); returns the order's id.
+	#[allow(clippy::too_many_arguments)]
+	fn create_order(
+		&self,
+		suri: &str,
+		store: &std::path::Path,
+		data: (&str, &str),
+		steps: u32,
+		interval: u32,
+		replicas: u32,
+		training_blocks: Option<u32>,
+		start_in_blocks: Option<u32>,
+	) -> u64 {
 		let spec = serde_json::json!({
 			"hidden": [64],
 			"optimizer": { "adam": { "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8 } },
@@ -132,14 +166,15 @@ impl Network {
 			"steps": steps,
 			"seed": 7,
 			"checkpoint_interval": interval,
-			"dataset": "train.csv",
-			"validation": "validation.csv",
+			"dataset": data.0,
+			"validation": data.1,
 			"replicas": replicas,
 			"capacity": 1,
 			"budget": 100,
 			"training_blocks": training_blocks,
+			"start_in_blocks": start_in_blocks,
 		});
-		let spec_path = self.dir.join("order.json");
+		let spec_path = self.dir.join(format!("order-{}.json", suri.replace('/', "")));
 		std::fs::write(&spec_path, spec.to_string()).expect("write");
 		let out = decenter(&[
 			"order".into(),
@@ -147,11 +182,11 @@ impl Network {
 			"--node".into(),
 			self.node.ws_url(),
 			"--suri".into(),
-			"//Alice".into(),
+			suri.into(),
 			"--spec".into(),
 			spec_path.display().to_string(),
 			"--store".into(),
-			self.store.display().to_string(),
+			store.display().to_string(),
 		]);
 		out.trim().parse().unwrap_or_else(|_| panic!("order create printed {out:?}"))
 	}
@@ -192,30 +227,23 @@ impl Network {
 	}
 }
 
-/// An authenticated GET of `path` from `base`, signed by `key` (the protocol of the
-/// program's artifact servers, spoken independently here); returns the status line.
-fn signed_get(port: u16, path: &str, key: &Keypair) -> String {
-	use std::io::{Read, Write};
-	let get = |path: &str, headers: &str| -> String {
-		let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("server listens");
-		stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-		write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{headers}\r\n").expect("sent");
-		let mut response = String::new();
-		let _ = stream.read_to_string(&mut response);
-		response
-	};
-	let challenge = get("/challenge", "");
-	let challenge = challenge.split("\r\n\r\n").nth(1).expect("a body").trim().to_string();
-	let challenge_bytes = hex::decode(&challenge).expect("hex challenge");
-	let message =
-		[b"decenter/artifact-request".as_slice(), &challenge_bytes, path.as_bytes()].concat();
-	let signature = key.sign(&message);
-	let headers = format!(
-		"x-decenter-account: {}\r\nx-decenter-challenge: {challenge}\r\nx-decenter-signature: {}\r\n",
-		hex::encode(key.public_key().0),
-		hex::encode(signature.0)
-	);
-	get(path, &headers).lines().next().unwrap_or_default().to_string()
+impl Network {
+	/// `decenter artifact download` of order `id`'s `which` artifact, signed by `suri`: the
+	/// artifact's bytes, or what the program said when it was refused.
+	fn download(&self, suri: &str, id: u64, which: &str) -> Result<Vec<u8>, String> {
+		let out = self.dir.join(format!("download-{}-{id}-{which}", suri.replace('/', "")));
+		let output = std::process::Command::new(decenter_binary())
+			.args(["artifact", "download", "--node", &self.node.ws_url(), "--suri", suri])
+			.args([id.to_string().as_str(), "--which", which, "--out"])
+			.arg(&out)
+			.output()
+			.expect("decenter runs");
+		if output.status.success() {
+			Ok(std::fs::read(&out).expect("the download was written"))
+		} else {
+			Err(String::from_utf8_lossy(&output.stderr).to_string())
+		}
+	}
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -291,26 +319,21 @@ async fn cheating_worker_is_slashed_and_unlisted_accounts_are_refused() {
 	let id = net.order(200, 20, 2, Some(400));
 
 	// The order's data goes to its workers, not to an account the chain does not list.
-	let serve_port: u16 =
-		net.serve_url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-	let root = {
-		let text = std::fs::read(net.dir.join("train.csv")).expect("train.csv");
-		hex::encode(decenter_primitives::proof::chunk_root(&text))
-	};
-	let path = format!("/artifacts/{root}/0?order={id}");
+	let train = std::fs::read(net.dir.join("train.csv")).expect("train.csv");
 	let deadline = Instant::now() + Duration::from_secs(60);
 	loop {
-		let listed = signed_get(serve_port, &path, &dev::bob());
-		if listed.contains(" 200 ") {
-			break;
+		match net.download("//Bob", id, "dataset") {
+			Ok(bytes) => {
+				assert_eq!(bytes, train);
+				break;
+			},
+			// Bob is listed once the order has assigned its workers.
+			Err(e) => assert!(Instant::now() < deadline, "the assigned worker was refused: {e}"),
 		}
-		// Bob is listed once the order has assigned its workers.
-		assert!(Instant::now() < deadline, "the assigned worker was refused: {listed}");
 		tokio::time::sleep(Duration::from_secs(1)).await;
 	}
-	let stranger = Keypair::from_uri(&"//Stranger".parse().expect("uri")).expect("key");
-	let refused = signed_get(serve_port, &path, &stranger);
-	assert!(refused.contains(" 403 "), "an unlisted account got: {refused}");
+	let refused = net.download("//Stranger", id, "dataset").unwrap_err();
+	assert!(refused.contains("403"), "an unlisted account got: {refused}");
 
 	let watched = net.watch(id, Duration::from_secs(420)).await;
 	assert!(watched.contains(&format!("order {id}: Completed")), "{watched}\n{}", net.logs());
@@ -329,15 +352,69 @@ async fn cheating_worker_is_slashed_and_unlisted_accounts_are_refused() {
 	);
 }
 
+/// Waits until `program`'s log has a line with every one of `words`.
+async fn logged(program: &decenter_e2e::Program, words: &[&str], timeout: Duration) {
+	let deadline = Instant::now() + timeout;
+	while !program.log_text().lines().any(|line| words.iter().all(|w| line.contains(w))) {
+		assert!(Instant::now() < deadline, "no {words:?} in:\n{}", program.log_text());
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn an_order_nobody_serves_expires_without_a_caller() {
-	// No worker registers and no program ever calls `expire_order`: the node's off-chain worker
-	// submits `expire_lapsed` once the training deadline passed, and the order ends.
+async fn copied_or_unserved_orders_get_no_data_are_declined_free_and_expire_without_a_caller() {
 	let node = Node::start("lapsed", &["--dev"]);
-	let net = Network::start("lapsed", node, &[], &[]).await;
-	let id = net.order(100, 10, 1, None);
-	let watched = net.watch(id, Duration::from_secs(180)).await;
-	assert!(watched.contains(&format!("order {id}: Expired")), "{watched}\n{}", net.logs());
+	let net = Network::start("lapsed", node, &[("//Bob", None)], &[]).await;
+	let client = net.node.client(Duration::from_secs(30)).await;
+	let bob_bond = bond_of(&client, account("//Bob")).await.expect("registered");
+	// The victim: Alice's order, starting long after this test ends, so never drawn here.
+	net.upload_digits();
+	let data = ("train.csv", "validation.csv");
+	let victim = net.create_order("//Alice", &net.store, data, 100, 10, 1, None, Some(2_000));
+
+	// Eve copies it from chain storage (roots, sizes, locations: the records below hold exactly
+	// what the spec on chain says) into an order of her own, as its client.
+	for file in ["train.csv", "validation.csv"] {
+		let bytes = std::fs::read(net.dir.join(file)).expect("uploaded file");
+		let root = hex::encode(decenter_primitives::proof::chunk_root(&bytes));
+		let record = std::fs::read(net.store.join(format!("{root}.json"))).expect("record");
+		std::fs::write(net.dir.join(format!("copied-{file}.json")), record).expect("write");
+	}
+	let copied = ("copied-train.csv.json", "copied-validation.csv.json");
+	let copy =
+		net.create_order("//Eve", &net.dir.join("eve-store"), copied, 100, 10, 1, None, None);
+	for which in ["dataset", "validation"] {
+		let refused = net.download("//Eve", copy, which).unwrap_err();
+		assert!(refused.contains("403") && refused.contains("no grant"), "Eve got: {refused}");
+	}
+	// Bob, drawn for the copy, is refused its data too, and declines it at once.
+	let bob = net.daemon("//Bob");
+	let field = format!("order={copy}");
+	logged(bob, &["declining the assignment", &field, "no grant"], Duration::from_secs(90)).await;
+	// The owner's own order is served (to its client here; to its workers when drawn).
+	let train = std::fs::read(net.dir.join("train.csv")).expect("train.csv");
+	assert_eq!(net.download("//Alice", victim, "dataset").expect("Alice's own data"), train);
+
+	// Alice stops serving, then orders: Bob, drawn, cannot reach the data, retries for half
+	// the confirmation window and declines; nobody else is left to draw.
+	net.serve.kill();
+	let unserved = net.create_order("//Alice", &net.store, data, 100, 10, 1, None, None);
+	let field = format!("order={unserved}");
+	logged(bob, &["declining the assignment", &field], Duration::from_secs(120)).await;
+
+	// No program calls `expire_order`: the node's off-chain worker submits `expire_lapsed` once
+	// neither order can start any more, and both end.
+	for order in [copy, unserved] {
+		let watched = net.watch(order, Duration::from_secs(240)).await;
+		let expired = format!("order {order}: Expired");
+		assert!(watched.contains(&expired), "{watched}\n{}", net.logs());
+	}
+	assert_eq!(
+		bond_of(&client, account("//Bob")).await,
+		Some(bob_bond),
+		"declining cost Bob his bond\n{}",
+		net.logs()
+	);
 }
 
 /// Long enough that a worker can be killed between its checkpoints 2 and 10.

@@ -11,10 +11,20 @@
 //!   each other's work.
 //!
 //! Nothing is served for an order that failed, expired or was cancelled.
+//!
+//! Being listed is not enough for an artifact: the order itself must be entitled to it. A
+//! store serves its artifacts to the orders of the account that runs it (the owner), and to
+//! the orders of accounts the owner granted the artifact to (see [`crate::grant`]). Anyone can
+//! copy a spec from chain storage into an order of their own and so be "listed"; such an order
+//! is not entitled, and the store refuses its client and its workers alike.
 
 use decenter_primitives::{order::OrderSpec, spec::Initialization, Hash256};
 
-use crate::chain::{AccountId, Chain, Order, OrderStatus};
+use crate::{
+	chain::{AccountId, Chain, Order, OrderStatus},
+	grant,
+	tls::Endpoint,
+};
 
 /// What a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,15 +51,23 @@ pub struct OrderAccess {
 	pub shared: Vec<Hash256>,
 	/// The validation set's root.
 	pub validation: Hash256,
+	/// Each artifact's root and location, as the spec names them.
+	pub locations: Vec<(Hash256, String)>,
 }
 
 impl OrderAccess {
 	pub fn of(order: &Order) -> Result<Self, String> {
 		let spec: OrderSpec = Chain::spec_of(order).map_err(|e| e.to_string())?;
+		let mut artifacts = vec![&spec.dataset.artifact, &spec.validation.artifact];
 		let mut shared = vec![spec.dataset.artifact.root];
 		if let Initialization::Uploaded(weights) = &spec.training.initialization {
 			shared.push(weights.root);
+			artifacts.push(weights);
 		}
+		let locations = artifacts
+			.into_iter()
+			.map(|a| (a.root, String::from_utf8_lossy(&a.location).into_owned()))
+			.collect();
 		let live = !matches!(
 			order.status,
 			OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Failed
@@ -66,7 +84,30 @@ impl OrderAccess {
 			},
 			shared,
 			validation: spec.validation.artifact.root,
+			locations,
 		})
+	}
+
+	/// Whether the order may have the artifact `root` of the store run by `owner`: it is the
+	/// owner's own order, or the artifact's location carries the owner's grant to the order's
+	/// client.
+	pub fn entitled(&self, owner: &[u8; 32], root: &Hash256) -> Result<(), &'static str> {
+		if self.client == *owner {
+			return Ok(());
+		}
+		let grant = self
+			.locations
+			.iter()
+			.find(|(r, _)| r == root)
+			.and_then(|(_, location)| Endpoint::parse(location).ok())
+			.and_then(|endpoint| endpoint.grant);
+		match grant {
+			Some(signature) if grant::verify(owner, root, &self.client, &signature) => Ok(()),
+			Some(_) => Err("the grant in this artifact's location was not signed by this \
+			                store's owner for this order's client"),
+			None => Err("this store serves its artifacts to its owner's orders and to orders \
+			             its owner granted them to; this order's client holds no grant"),
+		}
 	}
 
 	/// Whether `who` may fetch `resource`; the error says why not.
@@ -102,6 +143,8 @@ impl OrderAccess {
 
 #[cfg(test)]
 mod tests {
+	use subxt_signer::sr25519::dev;
+
 	use super::*;
 
 	pub fn access() -> OrderAccess {
@@ -113,6 +156,7 @@ mod tests {
 			paid: Vec::new(),
 			shared: vec![[10; 32]],
 			validation: [11; 32],
+			locations: Vec::new(),
 		}
 	}
 
@@ -148,5 +192,35 @@ mod tests {
 		assert!(completed.allows(&[1; 32], rejected).is_err());
 		// Paid or not, a worker never gets a replica's work.
 		assert!(completed.allows(&[3; 32], accepted).is_err());
+	}
+
+	#[test]
+	fn attack_copy_a_victims_spec_into_an_order_of_ones_own() {
+		let (alice, eve) = (dev::alice(), dev::eve().public_key().0);
+		let owner = alice.public_key().0;
+		let pinned = format!("https://127.0.0.1:8700/?tls={}", "ab".repeat(32));
+		let victims = OrderAccess { client: owner, ..access() };
+		assert_eq!(victims.entitled(&owner, &[10; 32]), Ok(()));
+		// Eve's copy names the same roots and locations, and Eve as its client.
+		let copy = OrderAccess {
+			client: eve,
+			locations: vec![([10; 32], pinned.clone()), ([11; 32], pinned.clone())],
+			..access()
+		};
+		assert!(copy.entitled(&owner, &[10; 32]).is_err());
+		assert!(copy.entitled(&owner, &[11; 32]).is_err());
+		// A grant to Bob copied into Eve's order does not open it either.
+		let to_bob = grant::sign(&alice, &[10; 32], &dev::bob().public_key().0);
+		let granted = format!("{pinned}&grant={}", hex::encode(to_bob));
+		let stolen = OrderAccess { locations: vec![([10; 32], granted.clone())], ..copy.clone() };
+		assert!(stolen.entitled(&owner, &[10; 32]).unwrap_err().contains("not signed"));
+		// Bob's own order with that location is entitled to that root, and to nothing else.
+		let bobs = OrderAccess {
+			client: dev::bob().public_key().0,
+			locations: vec![([10; 32], granted.clone()), ([11; 32], granted)],
+			..access()
+		};
+		assert_eq!(bobs.entitled(&owner, &[10; 32]), Ok(()));
+		assert!(bobs.entitled(&owner, &[11; 32]).is_err(), "a grant opened another root");
 	}
 }

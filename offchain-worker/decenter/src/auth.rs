@@ -16,6 +16,10 @@ pub const ACCOUNT_HEADER: &str = "x-decenter-account";
 pub const CHALLENGE_HEADER: &str = "x-decenter-challenge";
 /// Header carrying the signature (hex).
 pub const SIGNATURE_HEADER: &str = "x-decenter-signature";
+/// Response header of a refusal that no retry can change.
+pub const REFUSAL_HEADER: &str = "x-decenter-refusal";
+/// Its value when the order is not entitled to the artifact (see `access::OrderAccess::entitled`).
+pub const NOT_ENTITLED: &str = "not-entitled";
 
 /// How long a challenge may wait for its request.
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(60);

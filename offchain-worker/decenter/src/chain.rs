@@ -323,6 +323,21 @@ impl Chain {
 		self.at().await?.runtime_apis().call(call).await.map_err(|e| failed("reading the bond", e))
 	}
 
+	/// Blocks the assigned workers of `order` have to fetch its inputs and confirm.
+	pub async fn confirm_window(&self, order: &Order) -> Result<u32> {
+		let spec = convert(&order.spec).map_err(|e| failed("converting an order spec", e))?;
+		let call = api::runtime_apis().training_orders_api().quote(spec, order.capacity);
+		let quote = self
+			.at()
+			.await?
+			.runtime_apis()
+			.call(call)
+			.await
+			.map_err(|e| failed("asking for a quote", e))?
+			.map_err(|e| ChainError(format!("the chain quotes no window for the order: {e:?}")))?;
+		Ok(quote.confirm_window)
+	}
+
 	pub async fn certificates_of(&self, who: &AccountId) -> Result<Vec<u32>> {
 		let call = api::runtime_apis().certificates_api().certificates_of(who.clone());
 		self.at()

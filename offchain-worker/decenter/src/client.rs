@@ -1,6 +1,7 @@
 //! The client role: upload datasets and weights to the local store (served by `decenter
-//! serve`), create an order from a spec file, watch it to the end with a progress bar and the
-//! loss curve, download the certified model, and show certificates.
+//! serve`), grant them to other accounts' orders, create an order from a spec file, watch it
+//! to the end with a progress bar and the loss curve, download an order's artifacts and the
+//! certified model, and show certificates.
 
 use std::{path::Path, time::Duration};
 
@@ -19,8 +20,10 @@ use serde::{Deserialize, Serialize};
 use crate::{
 	chain::{Certificate, Chain, OrderStatus},
 	fetch::Fetcher,
+	grant,
 	runtime::{api, convert},
 	store::{parse_root, ArtifactStore},
+	tls::Identity,
 	training,
 	workdir::Progress,
 };
@@ -47,12 +50,15 @@ impl Uploaded {
 		Ok(ArtifactCommitment {
 			root: parse_root(&self.root).ok_or("bad root in the store index")?,
 			size: self.size,
-			location: self
-				.location
-				.as_bytes()
-				.to_vec()
-				.try_into()
-				.map_err(|_| "location too long")?,
+			location: self.location.as_bytes().to_vec().try_into().map_err(|_| {
+				format!(
+					"the location `{}` is {} bytes; the chain takes at most {}: serve the store \
+					 under a shorter host name",
+					self.location,
+					self.location.len(),
+					decenter_primitives::spec::MAX_LOCATION_LEN
+				)
+			})?,
 		})
 	}
 
@@ -72,8 +78,16 @@ impl Uploaded {
 		})
 	}
 
-	/// The upload named by its root, or by the path (relative to `base`) of the uploaded file.
+	/// The upload named by its root, by the path (relative to `base`) of the uploaded file,
+	/// or by the path of a record file ending in `.json` (what `decenter grant` writes).
 	fn load(store: &Path, base: &Path, name: &str) -> Result<Uploaded, String> {
+		if name.ends_with(".json") {
+			let path = base.join(name);
+			let bytes =
+				std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+			return serde_json::from_slice(&bytes)
+				.map_err(|e| format!("{} is not an artifact record: {e}", path.display()));
+		}
 		let root = match parse_root(name) {
 			Some(root) => root,
 			None => {
@@ -132,10 +146,11 @@ pub fn upload(
 			(Some(data.records as u64), Some(data.feature_width as u32), None, Some(width))
 		},
 	};
+	let location = Identity::load_or_create(store_dir)?.url(base_url)?;
 	let artifact = store.put(bytes)?;
 	let root = hex::encode(artifact.root());
 	let uploaded = Uploaded {
-		location: format!("{}/artifacts/{root}", base_url.trim_end_matches('/')),
+		location,
 		root: root.clone(),
 		size: artifact.size(),
 		records,
@@ -143,9 +158,39 @@ pub fn upload(
 		classes,
 		targets,
 	};
+	uploaded.commitment()?;
 	let index = serde_json::to_vec_pretty(&uploaded).map_err(|e| e.to_string())?;
 	std::fs::write(store_dir.join(format!("{root}.json")), index).map_err(|e| e.to_string())?;
 	Ok(uploaded)
+}
+
+/// The record of an artifact of the store granted to the orders of `grantee` (SS58 or 0x
+/// hex): the upload's record with the owner's signed grant in its location.
+pub fn grant(
+	owner: &subxt_signer::sr25519::Keypair,
+	store_dir: &Path,
+	root: &str,
+	grantee: &str,
+	base_url: &str,
+) -> Result<Uploaded, String> {
+	let parsed = parse_root(root).ok_or("the root must be 64 hex digits")?;
+	let grantee: [u8; 32] = match grantee.strip_prefix("0x") {
+		Some(hex) => hex::decode(hex).ok().and_then(|bytes| bytes.try_into().ok()),
+		None => grantee.parse::<subxt::utils::AccountId32>().ok().map(|account| account.0),
+	}
+	.ok_or_else(|| format!("`{grantee}` is neither an SS58 address nor 0x and 64 hex digits"))?;
+	let path = store_dir.join(format!("{}.json", hex::encode(parsed)));
+	let bytes = std::fs::read(&path)
+		.map_err(|_| format!("{root} was not uploaded to {}", store_dir.display()))?;
+	let mut record: Uploaded =
+		serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+	ArtifactStore::open(store_dir, u64::MAX)?.claim_owner(&owner.public_key().0)?;
+	let signature = grant::sign(owner, &parsed, &grantee);
+	record.location =
+		format!("{}&grant={}", Identity::load(store_dir)?.url(base_url)?, hex::encode(signature));
+	// Checked here so that the grantee does not learn it from a refused order.
+	record.commitment()?;
+	Ok(record)
 }
 
 /// An order as a client writes it (JSON).
@@ -183,8 +228,10 @@ pub struct OrderFile {
 	/// the order is included if absent.
 	#[serde(default)]
 	pub start_in_blocks: Option<u32>,
-	/// Blocks from the start by which workers must deliver their proofs; the shortest window
-	/// the chain accepts for this spec and capacity (`TrainingOrdersApi::quote`) when absent.
+	/// Blocks from the start by which workers must deliver their proofs; when absent, the
+	/// shortest window the chain accepts for this spec and capacity
+	/// (`TrainingOrdersApi::quote`) plus two assignment retries, so that the order can be drawn
+	/// again if too few workers are free or a drawn worker declines.
 	#[serde(default)]
 	pub training_blocks: Option<u32>,
 	/// Blocks after the training deadline by which validation must be done; the chain's
@@ -309,10 +356,16 @@ impl OrderFile {
 	}
 }
 
+/// Draws a default training window leaves room for after the first: one if the first finds
+/// too few workers or a drawn worker declines, one more if that happens again.
+const REDRAWS: u32 = 2;
+
 /// The order file's training and validation windows, checked against the chain's quote for
 /// this spec and capacity (`TrainingOrdersApi::quote`), so that a window the chain would
-/// refuse is explained, with its bound, before anything is signed. A window left out is the
-/// shortest the chain accepts.
+/// refuse is explained, with its bound, before anything is signed. A validation window left
+/// out is the shortest the chain accepts; a training window left out is the shortest plus
+/// `REDRAWS` assignment retries (within the longest), since an order with the shortest window
+/// cannot be drawn again once its start has passed.
 async fn windows(
 	chain: &Chain,
 	file: &OrderFile,
@@ -336,20 +389,26 @@ async fn windows(
 				file.capacity
 			)
 		})?;
-	let pick = |name: &str, given: Option<u32>, min: u32, max: u32, why: &str| match given {
-		None => Ok(min),
-		Some(blocks) if blocks < min => Err(format!(
+	let retry = at
+		.constants()
+		.entry(api::constants().training_orders().assignment_retry())
+		.map_err(|e| format!("cannot read the chain's assignment retry: {e}"))?;
+	let pick =
+		|name: &str, given: Option<u32>, slack: u32, min: u32, max: u32, why: &str| match given {
+			None => Ok(min.saturating_add(slack).min(max).max(min)),
+			Some(blocks) if blocks < min => Err(format!(
 			"{name} is {blocks}, below the chain's minimum of {min} blocks for this order ({why}): \
 			 raise it, or leave it out to use the minimum"
 		)),
-		Some(blocks) if blocks > max => {
-			Err(format!("{name} is {blocks}, above the chain's maximum of {max} blocks: lower it"))
-		},
-		Some(blocks) => Ok(blocks),
-	};
+			Some(blocks) if blocks > max => Err(format!(
+				"{name} is {blocks}, above the chain's maximum of {max} blocks: lower it"
+			)),
+			Some(blocks) => Ok(blocks),
+		};
 	let training = pick(
 		"training_blocks",
 		file.training_blocks,
+		REDRAWS.saturating_mul(retry),
 		quote.min_training_window,
 		quote.max_training_window.saturating_sub(margin),
 		"fetching the inputs, a multiple of the compute time at this capacity, and delivering \
@@ -358,6 +417,7 @@ async fn windows(
 	let validation = pick(
 		"validation_blocks",
 		file.validation_blocks,
+		0,
 		quote.min_validation_window,
 		quote.max_validation_window,
 		"the time the proof-of-train game may take",
@@ -442,11 +502,7 @@ pub async fn watch(
 	let mut last_state = String::new();
 	let mut losses = Vec::new();
 	loop {
-		let order = chain
-			.order(id)
-			.await
-			.map_err(|e| e.to_string())?
-			.ok_or(format!("there is no order {id}"))?;
+		let order = existing_order(chain, id).await?;
 		let block = chain.finalized_number().await.map_err(|e| e.to_string())?;
 		let round = chain.round(id).await.map_err(|e| e.to_string())?;
 		// The phase's name, without its window.
@@ -531,6 +587,43 @@ pub async fn model_certificate(
 	Ok(None)
 }
 
+/// One of the input artifacts an order names.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ArtifactKind {
+	Dataset,
+	Validation,
+	Weights,
+}
+
+/// Order `id`, which must exist.
+async fn existing_order(chain: &Chain, id: u64) -> Result<crate::chain::Order, String> {
+	chain.order(id).await.map_err(|e| e.to_string())?.ok_or(format!("there is no order {id}"))
+}
+
+/// Downloads artifact `which` of order `id` from where the order locates it, verified against
+/// its root, into `out`; returns its size.
+pub async fn download_artifact(
+	chain: &Chain,
+	fetcher: &Fetcher,
+	id: u64,
+	which: ArtifactKind,
+	out: &Path,
+) -> Result<u64, String> {
+	let order = existing_order(chain, id).await?;
+	let spec = Chain::spec_of(&order).map_err(|e| e.to_string())?;
+	let commitment = match (which, &spec.training.initialization) {
+		(ArtifactKind::Dataset, _) => &spec.dataset.artifact,
+		(ArtifactKind::Validation, _) => &spec.validation.artifact,
+		(ArtifactKind::Weights, Initialization::Uploaded(weights)) => weights,
+		(ArtifactKind::Weights, Initialization::Seeded) => {
+			return Err(format!("order {id} starts from seeded weights, not uploaded ones"))
+		},
+	};
+	let bytes = fetcher.artifact(id, commitment).await?;
+	std::fs::write(out, &bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+	Ok(commitment.size)
+}
+
 /// Downloads the certified model of order `id` from one of its workers into `out`, checking it
 /// hashes to the certificate's model hash. Returns the hash.
 pub async fn download_model(
@@ -539,11 +632,7 @@ pub async fn download_model(
 	id: u64,
 	out: &Path,
 ) -> Result<Hash256, String> {
-	let order = chain
-		.order(id)
-		.await
-		.map_err(|e| e.to_string())?
-		.ok_or(format!("there is no order {id}"))?;
+	let order = existing_order(chain, id).await?;
 	let (_, certificate) = model_certificate(chain, id, &order.client)
 		.await?
 		.ok_or(format!("order {id} has no model certificate (is it completed?)"))?;

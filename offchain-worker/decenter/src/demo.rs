@@ -194,7 +194,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
 		}
 	};
 
-	let serve_url = format!("http://127.0.0.1:{}", port(2));
+	let serve_url = format!("https://127.0.0.1:{}", port(2));
 	let store_dir = work.join("client/store");
 	let command = |name: &str, suri: &str| {
 		vec![name.to_string(), "--node".into(), url.clone(), "--suri".into(), suri.into()]

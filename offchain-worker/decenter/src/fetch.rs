@@ -1,4 +1,5 @@
-//! The authenticated HTTP client for other participants' artifact servers.
+//! The authenticated HTTPS client for other participants' artifact servers: TLS pinned to
+//! the certificate the chain names (see [`crate::tls`]), requests signed by the daemon's key.
 
 use std::{sync::Arc, time::Duration};
 
@@ -12,9 +13,50 @@ use hyper_util::rt::TokioIo;
 use subxt_signer::sr25519::Keypair;
 use tokio::net::TcpStream;
 
-use crate::auth;
+use crate::{auth, tls::Endpoint};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Fresh challenges a request tries before giving up on authentication.
+const CHALLENGE_ATTEMPTS: u32 = 3;
+/// How long reaching a server may take; a dead host fails fast instead of using up a
+/// worker's confirmation window.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a fetch failed, as far as whoever fetched can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+	/// No answer, a broken connection, a server error, or a refusal that may change (the
+	/// server's node not yet listing the requester, a spent challenge): it may work later.
+	Unavailable(String),
+	/// The server says the order is not entitled to the artifact, or the URL is not one the
+	/// program can use: no retry can help.
+	Refused(String),
+	/// The bytes do not match their commitment.
+	Corrupt(String),
+}
+
+impl FetchError {
+	/// Whether trying again cannot help.
+	pub fn is_final(&self) -> bool {
+		!matches!(self, FetchError::Unavailable(_))
+	}
+}
+
+impl std::fmt::Display for FetchError {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			FetchError::Unavailable(e) | FetchError::Refused(e) | FetchError::Corrupt(e) => {
+				f.write_str(e)
+			},
+		}
+	}
+}
+
+impl From<FetchError> for String {
+	fn from(error: FetchError) -> String {
+		error.to_string()
+	}
+}
 
 /// Signs requests with the daemon's key.
 #[derive(Clone)]
@@ -22,37 +64,33 @@ pub struct Fetcher {
 	key: Arc<Keypair>,
 }
 
-/// `http://host:port` (an optional trailing path is ignored) as `host:port`.
-fn authority(base: &str) -> Result<&str, String> {
-	let rest = base
-		.strip_prefix("http://")
-		.ok_or_else(|| format!("`{base}` is not an http:// endpoint"))?;
-	Ok(rest.split('/').next().unwrap_or(rest))
-}
-
-/// An artifact location `http://host:port/...` as the server's base URL.
-pub fn base_of(location: &str) -> Result<String, String> {
-	Ok(format!("http://{}", authority(location)?))
-}
-
 impl Fetcher {
 	pub fn new(key: Arc<Keypair>) -> Self {
 		Fetcher { key }
 	}
 
+	/// GETs `path` from the server at `base` (its pinned URL), unauthenticated.
 	pub(crate) async fn raw_get(
 		base: &str,
 		path: &str,
 		headers: &[(&'static str, String)],
-	) -> Result<(StatusCode, Bytes), String> {
-		let host = authority(base)?;
+	) -> Result<(StatusCode, bool, Bytes), FetchError> {
+		let endpoint = Endpoint::parse(base).map_err(FetchError::Refused)?;
+		let host = endpoint.authority.as_str();
 		let request = async {
-			let stream =
-				TcpStream::connect(host).await.map_err(|e| format!("cannot reach {base}: {e}"))?;
+			let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(host))
+				.await
+				.map_err(|_| format!("cannot reach {host} within {} s", CONNECT_TIMEOUT.as_secs()))?
+				.map_err(|e| format!("cannot reach {host}: {e}"))?;
+			let stream = endpoint
+				.connector()?
+				.connect(endpoint.server_name()?, stream)
+				.await
+				.map_err(|e| format!("TLS with {host} failed: {e}"))?;
 			let (mut sender, connection) =
 				hyper::client::conn::http1::handshake(TokioIo::new(stream))
 					.await
-					.map_err(|e| format!("{base}: {e}"))?;
+					.map_err(|e| format!("{host}: {e}"))?;
 			tokio::spawn(connection);
 			let mut builder = Request::get(path).header("host", host);
 			for (name, value) in headers {
@@ -60,41 +98,64 @@ impl Fetcher {
 			}
 			let request = builder.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
 			let response =
-				sender.send_request(request).await.map_err(|e| format!("{base}{path}: {e}"))?;
+				sender.send_request(request).await.map_err(|e| format!("{host}{path}: {e}"))?;
 			let status = response.status();
+			let final_refusal = response
+				.headers()
+				.get(auth::REFUSAL_HEADER)
+				.is_some_and(|value| value == auth::NOT_ENTITLED);
 			let body = response
 				.into_body()
 				.collect()
 				.await
-				.map_err(|e| format!("{base}{path}: {e}"))?
+				.map_err(|e| format!("{host}{path}: {e}"))?
 				.to_bytes();
-			Ok((status, body))
+			Ok::<_, String>((status, final_refusal, body))
 		};
-		tokio::time::timeout(REQUEST_TIMEOUT, request).await.map_err(|_| {
-			format!("{base}{path}: no answer within {} s", REQUEST_TIMEOUT.as_secs())
-		})?
+		match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+			Ok(answer) => answer.map_err(FetchError::Unavailable),
+			Err(_) => Err(FetchError::Unavailable(format!(
+				"{host}{path}: no answer within {} s",
+				REQUEST_TIMEOUT.as_secs()
+			))),
+		}
 	}
 
-	/// GETs `path` from `base`, authenticated with a fresh challenge.
-	pub async fn get(&self, base: &str, path: &str) -> Result<Bytes, String> {
-		let (status, challenge) = Self::raw_get(base, "/challenge", &[]).await?;
-		if status != StatusCode::OK {
-			return Err(format!("{base}/challenge answered {status}"));
+	/// GETs `path` from the server at `base` (its pinned URL), authenticated with a fresh
+	/// challenge.
+	pub async fn get(&self, base: &str, path: &str) -> Result<Bytes, FetchError> {
+		let host = Endpoint::parse(base).map_err(FetchError::Refused)?.authority;
+		let mut attempt = 0;
+		loop {
+			attempt += 1;
+			let (status, _, challenge) = Self::raw_get(base, "/challenge", &[]).await?;
+			if status != StatusCode::OK {
+				return Err(FetchError::Unavailable(format!("{host}/challenge answered {status}")));
+			}
+			let challenge: [u8; 32] = std::str::from_utf8(&challenge)
+				.ok()
+				.and_then(|text| hex::decode(text.trim()).ok())
+				.and_then(|bytes| bytes.try_into().ok())
+				.ok_or_else(|| {
+					FetchError::Unavailable(format!("{host}/challenge did not answer a challenge"))
+				})?;
+			let headers = auth::headers(&self.key, &challenge, path);
+			let (status, final_refusal, body) = Self::raw_get(base, path, &headers).await?;
+			// A flood of challenges may push ours out before it is used: ask for another.
+			if status == StatusCode::UNAUTHORIZED && attempt < CHALLENGE_ATTEMPTS {
+				continue;
+			}
+			if status != StatusCode::OK {
+				let what =
+					format!("{host}{path} answered {status}: {}", String::from_utf8_lossy(&body));
+				return Err(if final_refusal {
+					FetchError::Refused(what)
+				} else {
+					FetchError::Unavailable(what)
+				});
+			}
+			return Ok(body);
 		}
-		let challenge: [u8; 32] = std::str::from_utf8(&challenge)
-			.ok()
-			.and_then(|text| hex::decode(text.trim()).ok())
-			.and_then(|bytes| bytes.try_into().ok())
-			.ok_or_else(|| format!("{base}/challenge did not answer a challenge"))?;
-		let headers = auth::headers(&self.key, &challenge, path);
-		let (status, body) = Self::raw_get(base, path, &headers).await?;
-		if status != StatusCode::OK {
-			return Err(format!(
-				"{base}{path} answered {status}: {}",
-				String::from_utf8_lossy(&body)
-			));
-		}
-		Ok(body)
 	}
 
 	/// Fetches the committed artifact of order `order` chunk by chunk from where it is located,
@@ -103,18 +164,20 @@ impl Fetcher {
 		&self,
 		order: u64,
 		commitment: &ArtifactCommitment,
-	) -> Result<Vec<u8>, String> {
+	) -> Result<Vec<u8>, FetchError> {
 		let location = String::from_utf8_lossy(&commitment.location).to_string();
-		let base = base_of(&location)?;
 		let root = hex::encode(commitment.root);
 		let mut verifier = ChunkVerifier::new(location.clone(), commitment.root, commitment.size);
 		for index in 0..verifier.chunks() {
-			let body = self.get(&base, &format!("/artifacts/{root}/{index}?order={order}")).await?;
+			let body =
+				self.get(&location, &format!("/artifacts/{root}/{index}?order={order}")).await?;
 			let (bytes, proof) = <(Vec<u8>, MerkleProof)>::decode(&mut &body[..]).map_err(|e| {
-				format!("{location}: chunk {index} is not a chunk with its proof: {e}")
+				FetchError::Corrupt(format!(
+					"{location}: chunk {index} is not a chunk with its proof: {e}"
+				))
 			})?;
-			verifier.push(&bytes, &proof).map_err(|e| e.to_string())?;
+			verifier.push(&bytes, &proof).map_err(|e| FetchError::Corrupt(e.to_string()))?;
 		}
-		verifier.finish().map_err(|e| e.to_string())
+		verifier.finish().map_err(|e| FetchError::Corrupt(e.to_string()))
 	}
 }

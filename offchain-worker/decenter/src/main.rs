@@ -1,8 +1,8 @@
 //! `decenter`: the program GPU owners, validators and clients run against a DeCenter chain.
 //!
 //! - `decenter worker` / `decenter validator`: the daemons (with their artifact servers);
-//! - `decenter serve`, `upload`, `order create|watch`, `model download`, `certificate show`:
-//!   the client;
+//! - `decenter serve`, `upload`, `grant`, `order create|watch`, `artifact download`,
+//!   `model download`, `certificate show`: the client;
 //! - `decenter demo`: a dev chain, a client, two workers and two validators training the
 //!   digits MLP from upload to certificate.
 
@@ -13,11 +13,13 @@ mod client;
 mod daemon;
 mod demo;
 mod fetch;
+mod grant;
 mod keys;
 mod metrics;
 mod runtime;
 mod server;
 mod store;
+mod tls;
 mod training;
 mod validator;
 mod workdir;
@@ -34,6 +36,7 @@ use crate::{
 	metrics::Metrics,
 	server::{AccessList, ChainSlot, ServerState, WorkerOutputs},
 	store::ArtifactStore,
+	tls::Identity,
 	training::{Device, DeviceChoice, SkipAfter},
 };
 
@@ -70,7 +73,8 @@ struct DaemonArgs {
 	/// Address the artifact and metrics server listens on.
 	#[arg(long, default_value = "127.0.0.1:8700")]
 	listen: SocketAddr,
-	/// URL others reach that server at (registered on chain); defaults to http://LISTEN.
+	/// https://HOST:PORT others reach that server at; registered on chain with the pin of the
+	/// server's certificate appended. Defaults to https://LISTEN.
 	#[arg(long)]
 	public_url: Option<String>,
 	/// Where orders' data, checkpoints and salts are kept.
@@ -85,8 +89,10 @@ struct DaemonArgs {
 }
 
 impl DaemonArgs {
-	fn public_url(&self) -> String {
-		self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+	/// The registered URL: the public base with the certificate's pin.
+	fn public_url(&self, identity: &Identity) -> Result<String, String> {
+		let base = self.public_url.clone().unwrap_or_else(|| format!("https://{}", self.listen));
+		identity.url(&base).map_err(|e| format!("--public-url: {e}"))
 	}
 }
 
@@ -105,7 +111,8 @@ enum Command {
 		#[command(flatten)]
 		daemon: DaemonArgs,
 	},
-	/// Serve uploaded datasets and weights to the orders that name them (the client's daemon).
+	/// Serve uploaded datasets and weights, over TLS, to this account's orders and to orders
+	/// it granted them to (the client's daemon).
 	Serve {
 		#[command(flatten)]
 		key: KeyArgs,
@@ -118,12 +125,13 @@ enum Command {
 		#[arg(long, default_value_t = 8 << 30)]
 		store_limit: u64,
 	},
-	/// Add a dataset (CSV or safetensors) or initial weights to the store; prints its root.
+	/// Add a dataset (CSV or safetensors) or initial weights to the store; prints its record
+	/// (root, size, and the location orders name: the store's URL with its certificate pin).
 	Upload {
 		file: PathBuf,
 		#[arg(long)]
 		store: PathBuf,
-		/// URL of the `decenter serve` that serves this store.
+		/// https://HOST:PORT of the `decenter serve` that serves this store.
 		#[arg(long)]
 		url: String,
 		/// Classes of a classification dataset (default: largest label + 1).
@@ -138,10 +146,35 @@ enum Command {
 		#[arg(long, default_value_t = 8 << 30)]
 		store_limit: u64,
 	},
+	/// Let another account's orders use an artifact of this store: prints the artifact's
+	/// record with the signed grant in its location, for the grantee's order file. Sign with
+	/// the key `decenter serve` runs with.
+	Grant {
+		#[command(flatten)]
+		key: KeyArgs,
+		/// The artifact's root (64 hex digits).
+		root: String,
+		/// The grantee: the account (SS58 or 0x hex) whose orders may use it.
+		#[arg(long)]
+		to: String,
+		#[arg(long)]
+		store: PathBuf,
+		/// https://HOST:PORT of the `decenter serve` that serves this store.
+		#[arg(long)]
+		url: String,
+		/// Write the record here instead of printing it.
+		#[arg(long)]
+		out: Option<PathBuf>,
+	},
 	/// Orders: create one, or watch one to the end.
 	Order {
 		#[command(subcommand)]
 		command: OrderCommand,
+	},
+	/// An order's input artifacts.
+	Artifact {
+		#[command(subcommand)]
+		command: ArtifactCommand,
 	},
 	/// The trained model of an order.
 	Model {
@@ -186,6 +219,24 @@ enum OrderCommand {
 		id: u64,
 		#[arg(long, default_value = "loss.png")]
 		png: PathBuf,
+	},
+}
+
+#[derive(Subcommand)]
+enum ArtifactCommand {
+	/// Download an artifact an order names, verified chunk by chunk against its root; the
+	/// store serves it only if the chain lists you on the order and the order is entitled to
+	/// it.
+	Download {
+		#[command(flatten)]
+		key: KeyArgs,
+		/// The order.
+		id: u64,
+		/// Which of the order's artifacts.
+		#[arg(long, value_enum)]
+		which: client::ArtifactKind,
+		#[arg(long)]
+		out: PathBuf,
 	},
 }
 
@@ -242,22 +293,25 @@ async fn run_daemon(
 	let slot = ChainSlot::default();
 	std::fs::create_dir_all(&args.data_dir)
 		.map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
+	let identity = Identity::load_or_create(&args.data_dir)?;
+	let public_url = args.public_url(&identity)?;
 	let state = Arc::new(ServerState {
 		access: AccessList::Chain(slot.clone()),
 		store: None,
+		owner: key.public_key().0,
 		outputs: (role == "worker")
 			.then(|| WorkerOutputs { dir: args.data_dir.clone(), worker: key.public_key().0 }),
 		challenges: Default::default(),
 		metrics: metrics.clone(),
 	});
-	let bound = server::serve(args.listen, state).await?;
-	tracing::info!(%bound, public = args.public_url(), ?device, "{role} serving");
+	let bound = server::serve(args.listen, state, identity.acceptor()?).await?;
+	tracing::info!(%bound, public = public_url, ?device, "{role} serving");
 	let fetcher = Fetcher::new(key.clone());
 	let daemon = async {
 		if role == "worker" {
 			let config = worker::WorkerConfig {
 				data_dir: args.data_dir.clone(),
-				public_url: args.public_url(),
+				public_url: public_url.clone(),
 				device,
 				capacity: args.capacity,
 				cheat,
@@ -267,7 +321,7 @@ async fn run_daemon(
 		} else {
 			let config = validator::ValidatorConfig {
 				data_dir: args.data_dir.clone(),
-				public_url: args.public_url(),
+				public_url: public_url.clone(),
 				device,
 				capacity: args.capacity,
 			};
@@ -292,16 +346,26 @@ async fn run(cli: Cli) -> Result<(), String> {
 			let key = key.load()?;
 			let metrics = Metrics::new();
 			let slot = ChainSlot::default();
+			let owner = key.public_key().0;
 			keep_connected(node.clone(), key, metrics.clone(), slot.clone());
+			let artifacts = ArtifactStore::open(&store, store_limit)?;
+			artifacts.claim_owner(&owner)?;
+			let identity = Identity::load_or_create(&store)?;
 			let state = Arc::new(ServerState {
 				access: AccessList::Chain(slot),
-				store: Some(ArtifactStore::open(&store, store_limit)?),
+				store: Some(artifacts),
+				owner,
 				outputs: None,
 				challenges: Default::default(),
 				metrics,
 			});
-			let bound = server::serve(listen, state).await?;
-			tracing::info!(%bound, store = %store.display(), "serving the artifact store");
+			let bound = server::serve(listen, state, identity.acceptor()?).await?;
+			tracing::info!(
+				%bound,
+				store = %store.display(),
+				pin = hex::encode(identity.fingerprint()),
+				"serving the artifact store"
+			);
 			let _ = tokio::signal::ctrl_c().await;
 			Ok(())
 		},
@@ -314,6 +378,24 @@ async fn run(cli: Cli) -> Result<(), String> {
 			let artifacts = ArtifactStore::open(&store, store_limit)?;
 			let uploaded = client::upload(&artifacts, &store, &file, &url, label)?;
 			println!("{}", serde_json::to_string_pretty(&uploaded).map_err(|e| e.to_string())?);
+			Ok(())
+		},
+		Command::Grant { key, root, to, store, url, out } => {
+			let record = client::grant(&*key.load()?, &store, &root, &to, &url)?;
+			let text = serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?;
+			match out {
+				Some(path) => std::fs::write(&path, text)
+					.map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+				None => println!("{text}"),
+			}
+			Ok(())
+		},
+		Command::Artifact { command: ArtifactCommand::Download { key, id, which, out } } => {
+			let key = key.load()?;
+			let chain = connect(&node, key.clone()).await?;
+			let size =
+				client::download_artifact(&chain, &Fetcher::new(key), id, which, &out).await?;
+			println!("{which:?} of order {id} ({size} bytes) written to {}", out.display());
 			Ok(())
 		},
 		Command::Order {

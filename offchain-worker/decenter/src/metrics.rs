@@ -42,7 +42,7 @@ impl Metrics {
 		let jobs = Family::<JobState, Counter>::default();
 		registry.register(
 			"jobs",
-			"Training and validation jobs, by state (started, finished, failed)",
+			"Training and validation jobs, by state (started, finished, failed, declined)",
 			jobs.clone(),
 		);
 		let steps = Counter::default();

@@ -1,7 +1,8 @@
-//! The artifact server every daemon runs: content-addressed chunks from the store (clients),
-//! checkpoints, final models and training progress (workers), and `/metrics`. Every artifact
-//! request is authenticated (see [`crate::auth`]) and checked against the order's access list
-//! on chain (see [`crate::access`]).
+//! The artifact server every daemon runs, over TLS with the certificate the chain pins (see
+//! [`crate::tls`]): content-addressed chunks from the store (clients), checkpoints, final
+//! models and training progress (workers), and `/metrics`. Every artifact request is
+//! authenticated (see [`crate::auth`]) and checked against the order's access list on chain;
+//! a stored artifact also needs the order to be entitled to it (see [`crate::access`]).
 //!
 //! Routes:
 //! - `GET /challenge`: a fresh single-use challenge (hex);
@@ -19,6 +20,7 @@ use hyper::{
 };
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, sync::RwLock};
+use tokio_rustls::TlsAcceptor;
 
 use crate::{
 	access::{OrderAccess, Resource},
@@ -46,6 +48,9 @@ pub struct ServerState {
 	pub access: AccessList,
 	/// Uploaded artifacts (a client's datasets).
 	pub store: Option<ArtifactStore>,
+	/// The account running this server: the store serves its artifacts to this account's
+	/// orders and to those it granted them to.
+	pub owner: [u8; 32],
 	/// A worker's outputs (checkpoints, models, progress).
 	pub outputs: Option<WorkerOutputs>,
 	pub challenges: Challenges,
@@ -68,8 +73,15 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
 	response
 }
 
-/// Binds `addr` and serves until the process ends; returns the bound address.
-pub async fn serve(addr: SocketAddr, state: Arc<ServerState>) -> Result<SocketAddr, String> {
+/// How long a connection may take to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Binds `addr` and serves over TLS until the process ends; returns the bound address.
+pub async fn serve(
+	addr: SocketAddr,
+	state: Arc<ServerState>,
+	tls: TlsAcceptor,
+) -> Result<SocketAddr, String> {
 	let listener = TcpListener::bind(addr)
 		.await
 		.map_err(|e| format!("cannot listen on {addr}: {e} (is another daemon using it?)"))?;
@@ -77,8 +89,13 @@ pub async fn serve(addr: SocketAddr, state: Arc<ServerState>) -> Result<SocketAd
 	tokio::spawn(async move {
 		loop {
 			let Ok((stream, _)) = listener.accept().await else { continue };
-			let state = state.clone();
+			let (state, tls) = (state.clone(), tls.clone());
 			tokio::spawn(async move {
+				let Ok(Ok(stream)) =
+					tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await
+				else {
+					return;
+				};
 				let service = service_fn(move |request| {
 					let state = state.clone();
 					async move { Ok::<_, Infallible>(handle(&state, request).await) }
@@ -137,7 +154,18 @@ async fn route(
 				.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("order=")))
 				.and_then(|id| id.parse::<u64>().ok());
 			let Some(order) = order else { return bad("name the order: ?order=ID") };
-			if let Err(refusal) = check(state, order, who, Resource::Artifact(root)).await {
+			let access = match check(state, order, who, Resource::Artifact(root)).await {
+				Ok(access) => access,
+				Err(refusal) => return refusal,
+			};
+			if let Err(why) = access.entitled(&state.owner, &root) {
+				tracing::info!(order, who = hex::encode(who), why, "artifact request refused");
+				let mut refusal = reply(StatusCode::FORBIDDEN, why);
+				// Final, unlike "not listed" (this store's node may lag): a worker declines.
+				refusal.headers_mut().insert(
+					crate::auth::REFUSAL_HEADER,
+					hyper::header::HeaderValue::from_static(crate::auth::NOT_ENTITLED),
+				);
 				return refusal;
 			}
 			let Some(artifact) = state.store.as_ref().and_then(|store| store.get(&root)) else {
@@ -176,13 +204,13 @@ async fn route(
 	}
 }
 
-/// The order's access list allows `who` to fetch `resource`, or the reply refusing it.
+/// The order's access list, if it allows `who` to fetch `resource`, or the reply refusing it.
 async fn check(
 	state: &ServerState,
 	order: u64,
 	who: &[u8; 32],
 	resource: Resource,
-) -> Result<(), Reply> {
+) -> Result<OrderAccess, Reply> {
 	let access = match &state.access {
 		AccessList::Chain(slot) => {
 			let guard = slot.read().await;
@@ -202,25 +230,31 @@ async fn check(
 			None => return Err(reply(StatusCode::NOT_FOUND, "no such order")),
 		},
 	};
-	access.allows(who, resource).map_err(|why| {
-		tracing::info!(order, who = hex::encode(who), why, "artifact request refused");
-		reply(StatusCode::FORBIDDEN, why)
-	})
+	match access.allows(who, resource) {
+		Ok(()) => Ok(access),
+		Err(why) => {
+			tracing::info!(order, who = hex::encode(who), why, "artifact request refused");
+			Err(reply(StatusCode::FORBIDDEN, why))
+		},
+	}
 }
 
 #[cfg(test)]
 mod tests {
 	use std::collections::HashMap;
 
-	use decenter_primitives::spec::ArtifactCommitment;
+	use decenter_primitives::{spec::ArtifactCommitment, Hash256};
 	use subxt_signer::sr25519::dev;
 
 	use super::*;
-	use crate::{auth, fetch::Fetcher};
+	use crate::{auth, fetch::Fetcher, grant, tls::Identity};
 
-	/// A server whose order 1 lists Alice (client), Bob (worker) and Dave (validator), with a
-	/// 2.5-chunk training set and a validation set in its store.
-	async fn server() -> (String, ArtifactCommitment, ArtifactCommitment, std::path::PathBuf) {
+	/// A server run by Alice whose order 1 lists Alice (client), Bob (worker) and Dave
+	/// (validator), with a 2.5-chunk training set and a validation set in its store. Returns
+	/// its pinned URL, the two commitments and its directory.
+	async fn server_with(
+		extra: impl FnOnce(&str, Hash256, Hash256) -> Vec<(u64, OrderAccess)>,
+	) -> (String, ArtifactCommitment, ArtifactCommitment, std::path::PathBuf) {
 		let dir = std::env::temp_dir().join(format!(
 			"decenter-server-{}-{}",
 			std::process::id(),
@@ -235,6 +269,11 @@ mod tests {
 		std::fs::write(order_dir.model(), b"model bytes").unwrap();
 		std::fs::write(order_dir.progress(), b"progress").unwrap();
 		std::fs::write(dir.join("secret"), b"do not serve").unwrap();
+		let identity = Identity::load_or_create(&dir.join("store")).unwrap();
+		let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		let bound = listener.local_addr().unwrap();
+		drop(listener);
+		let base = identity.url(&format!("https://{bound}")).unwrap();
 		let access = OrderAccess {
 			client: dev::alice().public_key().0,
 			workers: vec![dev::bob().public_key().0],
@@ -243,23 +282,23 @@ mod tests {
 			paid: Vec::new(),
 			shared: vec![train.root()],
 			validation: validation.root(),
+			locations: vec![(train.root(), base.clone()), (validation.root(), base.clone())],
 		};
+		let mut lists = HashMap::from([(1, access)]);
+		lists.extend(extra(&base, train.root(), validation.root()));
 		let state = Arc::new(ServerState {
-			access: AccessList::Fixed(HashMap::from([(1, access)])),
+			access: AccessList::Fixed(lists),
 			store: Some(store),
+			owner: dev::alice().public_key().0,
 			outputs: Some(WorkerOutputs { dir: outputs, worker: dev::bob().public_key().0 }),
 			challenges: Default::default(),
 			metrics: Metrics::new(),
 		});
-		let bound = serve("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
-		let base = format!("http://{bound}");
+		serve(bound, state, identity.acceptor().unwrap()).await.unwrap();
 		let commitment = |root, size| ArtifactCommitment {
 			root,
 			size,
-			location: format!("{base}/artifacts/{}", hex::encode(root))
-				.into_bytes()
-				.try_into()
-				.unwrap(),
+			location: base.clone().into_bytes().try_into().unwrap(),
 		};
 		(
 			base.clone(),
@@ -267,6 +306,10 @@ mod tests {
 			commitment(validation.root(), validation.size()),
 			dir,
 		)
+	}
+
+	async fn server() -> (String, ArtifactCommitment, ArtifactCommitment, std::path::PathBuf) {
+		server_with(|_, _, _| Vec::new()).await
 	}
 
 	fn fetcher(key: subxt_signer::sr25519::Keypair) -> Fetcher {
@@ -287,7 +330,7 @@ mod tests {
 			&fetcher(dev::alice()).get(&base, "/orders/1/progress").await.unwrap()[..],
 			b"progress"
 		);
-		let metrics = Fetcher::raw_get(&base, "/metrics", &[]).await.unwrap().1;
+		let metrics = Fetcher::raw_get(&base, "/metrics", &[]).await.unwrap().2;
 		assert!(String::from_utf8_lossy(&metrics).contains("decenter_artifact_bytes_served_total"));
 	}
 
@@ -295,19 +338,29 @@ mod tests {
 	async fn unlisted_accounts_and_wrong_resources_are_refused() {
 		let (base, train, validation, _) = server().await;
 		let error = fetcher(dev::ferdie()).artifact(1, &train).await.unwrap_err();
+		// Not final: the store's node may not list an account that was just drawn.
+		assert!(matches!(error, crate::fetch::FetchError::Unavailable(_)), "{error}");
+		let error = error.to_string();
 		assert!(error.contains("403"), "{error}");
 		// A worker never sees the validation set, nor another replica's outputs.
-		let error = fetcher(dev::bob()).artifact(1, &validation).await.unwrap_err();
+		let error = fetcher(dev::bob()).artifact(1, &validation).await.unwrap_err().to_string();
 		assert!(error.contains("403"), "{error}");
-		let error = fetcher(dev::bob()).get(&base, "/orders/1/model").await.unwrap_err();
+		let error =
+			fetcher(dev::bob()).get(&base, "/orders/1/model").await.unwrap_err().to_string();
 		assert!(error.contains("403"), "{error}");
 		// The client gets the model and checkpoints only once the order is completed (paid).
-		let error = fetcher(dev::alice()).get(&base, "/orders/1/model").await.unwrap_err();
+		let error =
+			fetcher(dev::alice()).get(&base, "/orders/1/model").await.unwrap_err().to_string();
 		assert!(error.contains("403") && error.contains("completed"), "{error}");
-		let error = fetcher(dev::alice()).get(&base, "/orders/1/checkpoints/0").await.unwrap_err();
+		let error = fetcher(dev::alice())
+			.get(&base, "/orders/1/checkpoints/0")
+			.await
+			.unwrap_err()
+			.to_string();
 		assert!(error.contains("403"), "{error}");
 		// Listed for order 1 is not listed for order 2.
-		let error = fetcher(dev::alice()).get(&base, "/orders/2/model").await.unwrap_err();
+		let error =
+			fetcher(dev::alice()).get(&base, "/orders/2/model").await.unwrap_err().to_string();
 		assert!(error.contains("404"), "{error}");
 	}
 
@@ -319,16 +372,16 @@ mod tests {
 			hex::decode(std::str::from_utf8(&body).unwrap()).unwrap().try_into().unwrap()
 		};
 		// Ferdie signs, claiming to be Alice.
-		let (_, body) = Fetcher::raw_get(&base, "/challenge", &[]).await.unwrap();
+		let (_, _, body) = Fetcher::raw_get(&base, "/challenge", &[]).await.unwrap();
 		let mut forged = auth::headers(&dev::ferdie(), &challenge(body), path);
 		forged[0].1 = hex::encode(dev::alice().public_key().0);
-		let (status, _) = Fetcher::raw_get(&base, path, &forged).await.unwrap();
+		let (status, _, _) = Fetcher::raw_get(&base, path, &forged).await.unwrap();
 		assert_eq!(status, hyper::StatusCode::UNAUTHORIZED);
 		// Alice's genuine request works once; the same headers again are refused.
-		let (_, body) = Fetcher::raw_get(&base, "/challenge", &[]).await.unwrap();
+		let (_, _, body) = Fetcher::raw_get(&base, "/challenge", &[]).await.unwrap();
 		let signed = auth::headers(&dev::alice(), &challenge(body), path);
 		assert_eq!(Fetcher::raw_get(&base, path, &signed).await.unwrap().0, hyper::StatusCode::OK);
-		let (status, body) = Fetcher::raw_get(&base, path, &signed).await.unwrap();
+		let (status, _, body) = Fetcher::raw_get(&base, path, &signed).await.unwrap();
 		assert_eq!(status, hyper::StatusCode::UNAUTHORIZED);
 		assert!(String::from_utf8_lossy(&body).contains("challenge"));
 		// No headers at all.
@@ -350,9 +403,78 @@ mod tests {
 			"/orders/..%2F..%2Fsecret/model",
 			"/orders/1/model/../../../secret",
 		] {
-			let error = alice.get(&base, path).await.unwrap_err();
+			let error = alice.get(&base, path).await.unwrap_err().to_string();
 			assert!(!error.contains("do not serve"), "{path}: {error}");
 			assert!(error.contains("400") || error.contains("404"), "{path}: {error}");
 		}
+	}
+
+	#[tokio::test]
+	async fn attack_copy_a_victims_order_to_fetch_its_data() {
+		// Order 2 is Eve's copy of Alice's spec: same roots and locations, Eve as client and
+		// worker. Order 3 is Bob's, with Alice's grant of the training set to Bob.
+		let (_, train, validation, _) = server_with(|base, train, validation| {
+			let copy = |client: [u8; 32], location: String| OrderAccess {
+				client,
+				workers: vec![client],
+				validators: vec![dev::dave().public_key().0],
+				live: true,
+				paid: Vec::new(),
+				shared: vec![train],
+				validation,
+				locations: vec![(train, location.clone()), (validation, location)],
+			};
+			let bob = dev::bob().public_key().0;
+			let grant = hex::encode(grant::sign(&dev::alice(), &train, &bob));
+			vec![
+				(2, copy(dev::eve().public_key().0, base.to_string())),
+				(3, copy(bob, format!("{base}&grant={grant}"))),
+			]
+		})
+		.await;
+		for (who, artifact) in [(dev::eve(), &train), (dev::eve(), &validation)] {
+			let error = fetcher(who).artifact(2, artifact).await.unwrap_err();
+			// Final: a worker drawn for the copy declines at once.
+			assert!(matches!(error, crate::fetch::FetchError::Refused(_)), "{error}");
+			assert!(error.to_string().contains("no grant"), "{error}");
+		}
+		// The validator of the copy is refused as well: the order, not the account, is judged.
+		let error = fetcher(dev::dave()).artifact(2, &validation).await.unwrap_err().to_string();
+		assert!(error.contains("403"), "{error}");
+		// The grantee's order gets the granted artifact and nothing else.
+		assert_eq!(fetcher(dev::bob()).artifact(3, &train).await.unwrap().len(), 5 << 19);
+		let error = fetcher(dev::dave()).artifact(3, &validation).await.unwrap_err().to_string();
+		assert!(error.contains("403"), "{error}");
+	}
+
+	#[tokio::test]
+	async fn transfers_are_encrypted_and_pinned() {
+		let (base, train, _, dir) = server().await;
+		let endpoint = crate::tls::Endpoint::parse(&base).unwrap();
+		// A plain HTTP request gets no HTTP answer, let alone data.
+		{
+			use tokio::io::{AsyncReadExt, AsyncWriteExt};
+			let mut stream = tokio::net::TcpStream::connect(&endpoint.authority).await.unwrap();
+			stream.write_all(b"GET /challenge HTTP/1.0\r\n\r\n").await.unwrap();
+			let mut answer = Vec::new();
+			let _ = tokio::time::timeout(
+				std::time::Duration::from_secs(5),
+				stream.read_to_end(&mut answer),
+			)
+			.await;
+			assert!(!String::from_utf8_lossy(&answer).contains("HTTP/1"), "served in clear");
+		}
+		// A server whose certificate is not the pinned one is refused (a stand-in, say).
+		let other = Identity::load_or_create(&dir.join("other")).unwrap();
+		let wrong_pin = other.url(&format!("https://{}", endpoint.authority)).unwrap();
+		let error = fetcher(dev::bob())
+			.get(&wrong_pin, "/orders/1/progress")
+			.await
+			.unwrap_err()
+			.to_string();
+		assert!(error.contains("not the one the chain names"), "{error}");
+		let location = wrong_pin.into_bytes().try_into().unwrap();
+		let pinned_elsewhere = ArtifactCommitment { location, ..train };
+		assert!(fetcher(dev::bob()).artifact(1, &pinned_elsewhere).await.is_err());
 	}
 }

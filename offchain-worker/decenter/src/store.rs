@@ -90,6 +90,27 @@ impl ArtifactStore {
 	}
 }
 
+impl ArtifactStore {
+	/// Records `account` as the store's owner (in `DIR/owner`), the account that serves it and
+	/// signs its grants; refuses another account once one is recorded, so that grants are
+	/// never signed with a key the server does not check them against.
+	pub fn claim_owner(&self, account: &[u8; 32]) -> Result<(), String> {
+		let path = self.dir.join("owner");
+		let mine = hex::encode(account);
+		match std::fs::read_to_string(&path) {
+			Ok(owner) if owner.trim() == mine => Ok(()),
+			Ok(owner) => Err(format!(
+				"the store {} belongs to 0x{}: use that account's key, or another store \
+				 directory",
+				self.dir.display(),
+				owner.trim()
+			)),
+			Err(_) => std::fs::write(&path, &mine)
+				.map_err(|e| format!("cannot write {}: {e}", path.display())),
+		}
+	}
+}
+
 /// A root written as 64 hex digits (optionally `0x`-prefixed).
 pub fn parse_root(text: &str) -> Option<Hash256> {
 	let digits = text.strip_prefix("0x").unwrap_or(text);
@@ -120,6 +141,15 @@ mod tests {
 		let full = store.put(vec![2; 60]).err().unwrap();
 		assert!(full.contains("is full: 60 of 100 bytes used"), "{full}");
 		assert!(store.get(&[9; 32]).is_none());
+	}
+
+	#[test]
+	fn a_store_has_one_owner() {
+		let store = ArtifactStore::open(&temp("owner"), 100).unwrap();
+		assert_eq!(store.claim_owner(&[1; 32]), Ok(()));
+		assert_eq!(store.claim_owner(&[1; 32]), Ok(()));
+		let other = store.claim_owner(&[2; 32]).unwrap_err();
+		assert!(other.contains(&format!("belongs to 0x{}", "01".repeat(32))), "{other}");
 	}
 
 	#[test]

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use crate::{
 	chain::{AccountId, Chain, Order, OrderStatus, Phase},
 	daemon::Role,
-	fetch::Fetcher,
+	fetch::{FetchError, Fetcher},
 	metrics::Metrics,
 	runtime::{api, api::runtime_types::bounded_collections::bounded_vec::BoundedVec, convert},
 	training::{self, Device, SavedTrace, SkipAfter},
@@ -142,21 +142,75 @@ impl Worker {
 	}
 
 	/// Fetches (once) and verifies the training data and initial weights of order `id`.
-	async fn fetch_inputs(&self, dir: &OrderDir, id: u64, spec: &OrderSpec) -> Result<(), String> {
-		dir.create().map_err(|e| format!("cannot create {}: {e}", dir.path().display()))?;
+	async fn fetch_inputs(
+		&self,
+		dir: &OrderDir,
+		id: u64,
+		spec: &OrderSpec,
+	) -> Result<(), FetchError> {
+		let local = |e: String| FetchError::Unavailable(e);
+		dir.create().map_err(|e| local(format!("cannot create {}: {e}", dir.path().display())))?;
 		if !dir.dataset().exists() {
 			let bytes = self.fetcher.artifact(id, &spec.dataset.artifact).await?;
-			training::dataset("dataset", &spec.dataset, &bytes)?;
-			write_atomic(&dir.dataset(), &bytes).map_err(|e| e.to_string())?;
+			training::dataset("dataset", &spec.dataset, &bytes).map_err(|e| {
+				FetchError::Corrupt(format!("the dataset does not match its commitment: {e}"))
+			})?;
+			write_atomic(&dir.dataset(), &bytes).map_err(|e| local(e.to_string()))?;
 			tracing::info!(order = id, bytes = bytes.len(), "dataset fetched and verified");
 		}
 		if let Initialization::Uploaded(weights) = &spec.training.initialization {
 			let path = dir.path().join("weights");
 			if !path.exists() {
 				let bytes = self.fetcher.artifact(id, weights).await?;
-				write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
+				write_atomic(&path, &bytes).map_err(|e| local(e.to_string()))?;
 			}
 		}
+		Ok(())
+	}
+
+	/// Confirms an assignment once the inputs are fetched and verified, or declines it (no
+	/// penalty, no blame) when they cannot be had: at once when the server refuses or the bytes
+	/// do not match their commitments, else once half the confirmation window has gone by
+	/// retrying, so that the decline lands in the window.
+	async fn confirm_or_decline(
+		&self,
+		chain: &Chain,
+		order: &Order,
+		dir: &OrderDir,
+		id: u64,
+		spec: &OrderSpec,
+	) -> Result<(), String> {
+		let error = match self.fetch_inputs(dir, id, spec).await {
+			Ok(()) => {
+				let call = api::tx().training_orders().confirm_assignment(id);
+				chain
+					.submit(&format!("confirm_assignment {id}"), &call)
+					.await
+					.map_err(|e| e.to_string())?;
+				return Ok(());
+			},
+			Err(error) => error,
+		};
+		if !error.is_final() {
+			let window = chain.confirm_window(order).await.map_err(|e| e.to_string())?;
+			let assigned = order.assigned_at.unwrap_or_default();
+			// The chain's confirmation deadline, which never passes the training deadline.
+			let deadline = assigned.saturating_add(window).min(order.timetable.training_deadline);
+			let halfway = assigned + deadline.saturating_sub(assigned) / 2;
+			let now = chain.finalized_number().await.map_err(|e| e.to_string())?;
+			if now < u64::from(halfway) {
+				return Err(format!("cannot fetch the inputs yet, retrying: {error}"));
+			}
+		}
+		tracing::warn!(order = id, %error, "declining the assignment: its inputs cannot be had");
+		self.metrics.job("declined");
+		// Nothing of an order given back is kept.
+		let _ = std::fs::remove_dir_all(dir.path());
+		let call = api::tx().training_orders().decline_assignment(id);
+		chain
+			.submit(&format!("decline_assignment {id}"), &call)
+			.await
+			.map_err(|e| e.to_string())?;
 		Ok(())
 	}
 
@@ -233,14 +287,7 @@ impl Worker {
 		let dir = OrderDir::new(&self.config.data_dir, id);
 		match order.status {
 			OrderStatus::Assigned if !order.workers.0[slot].confirmed => {
-				self.fetch_inputs(&dir, id, &spec).await?;
-				chain
-					.submit(
-						&format!("confirm_assignment {id}"),
-						&api::tx().training_orders().confirm_assignment(id),
-					)
-					.await
-					.map_err(|e| e.to_string())?;
+				self.confirm_or_decline(chain, &order, &dir, id, &spec).await?;
 			},
 			OrderStatus::Training | OrderStatus::Proving | OrderStatus::Validating => {
 				self.fetch_inputs(&dir, id, &spec).await?;

@@ -228,6 +228,28 @@ mod benchmarks {
 		assert_eq!(Orders::<T>::get(id).map(|o| o.status), Some(OrderStatus::Expired));
 	}
 
+	/// Worst case: the decline that ends the order (`MaxWorkers` workers declined before), with
+	/// `w` workers to release, the refund and the closing of its books.
+	#[benchmark]
+	fn decline_assignment(w: Linear<1, { T::MaxWorkers::get().min(MAX_SWEEP_VARIANTS) }>) {
+		let client = funded::<T>("client", 0);
+		let (id, start) = create::<T>(&client, w);
+		frame_system::Pallet::<T>::set_block_number(start);
+		Pallet::<T>::on_initialize(start);
+		let last = Pallet::<T>::workers(id).pop().expect("workers were assigned");
+		Orders::<T>::mutate(id, |order| {
+			if let Some(order) = order {
+				let before = (0..T::MaxWorkers::get()).map(|i| account("declined", i, 2));
+				order.declined = BoundedVec::truncate_from(before.collect());
+			}
+		});
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(last), id);
+
+		assert_eq!(Orders::<T>::get(id).map(|o| o.status), Some(OrderStatus::Expired));
+	}
+
 	/// Drawing and locking the workers of one order, beyond the staking pallet's `select`
 	/// (charged separately by its own weight).
 	#[benchmark]

@@ -10,6 +10,7 @@
 //! Open ──(start block: workers drawn by stake)──▶ Assigned ──(all confirm)──▶ Training
 //!   ──(all deliver a proof)──▶ Proving ──(validators drawn)──▶ Validating ──▶ Completed | Failed
 //! Open/Assigned ──cancel──▶ Cancelled (full refund)     Training ──cancel──▶ Cancelled (time paid)
+//! Assigned ──a worker declines──▶ Open (drawn again without it; no one blamed)
 //! any missed deadline ──expire_order──▶ Expired (refund; whoever missed it is slashed)
 //! ```
 //!
@@ -306,6 +307,9 @@ pub mod pallet {
 		AssignmentDeferred { order: OrderId, retry_at: Option<BlockNumberFor<T>> },
 		/// A worker confirmed its assignment.
 		AssignmentConfirmed { order: OrderId, worker: T::AccountId },
+		/// A worker declined its assignment: every worker of the order was released and the
+		/// order waits for a new draw without it (`AssignmentDeferred` says when).
+		AssignmentDeclined { order: OrderId, worker: T::AccountId },
 		/// Every worker confirmed; training runs.
 		TrainingStarted { order: OrderId },
 		/// A worker delivered its proof of train.
@@ -524,8 +528,8 @@ pub mod pallet {
 
 		/// Settle an order whose deadline passed: an unserved order is refunded; workers that did
 		/// not confirm in time or did not deliver by the training deadline are slashed (to the
-		/// treasury, never to the client who set the deadline) and the client refunded. Anyone may call; the caller gets `ExpiryReward`
-		/// from the order's deposit.
+		/// treasury, never to the client who set the deadline) and the client refunded. Anyone
+		/// may call; the caller gets `ExpiryReward` from the order's deposit.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::expire_order(T::MaxWorkers::get()))]
 		pub fn expire_order(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
@@ -546,6 +550,25 @@ pub mod pallet {
 		pub fn expire_lapsed(origin: OriginFor<T>, order: OrderId) -> DispatchResult {
 			ensure_authorized(origin)?;
 			Self::do_expire_order(None, order)
+		}
+
+		/// As an assigned worker that has not confirmed, give the order back within the
+		/// confirmation window: you cannot fetch its inputs, they do not match their
+		/// commitments, or you will not train it. You lose nothing (a successful decline pays
+		/// no transaction fee) and nobody is blamed; every worker of the order is released and
+		/// it is drawn again at the next retry if the work still fits, without you. Once
+		/// `MaxWorkers` workers have declined, the next decline ends the order as `Expired`
+		/// with the budget and deposit refunded (the order fee is not).
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::decline_assignment(T::MaxWorkers::get()))]
+		pub fn decline_assignment(
+			origin: OriginFor<T>,
+			order: OrderId,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_decline_assignment(who, order)?;
+			// Only an assigned worker succeeds, once per assignment: no room for free spam.
+			Ok(Pays::No.into())
 		}
 	}
 }

@@ -279,6 +279,115 @@ fn attack_take_bonds_with_an_impossible_deadline() {
 }
 
 #[test]
+fn attack_client_stops_serving_and_the_worker_declines_without_loss() {
+	new_test_ext().execute_with(|| {
+		// The worker drawn cannot fetch the inputs; declining costs it nothing, blames nobody,
+		// and the order is drawn again without it.
+		register_workers(&[10, 11]);
+		let needed = TrainingOrders::min_training_window(&order_spec(1), CAPACITY).unwrap();
+		let id = NextOrderId::<Test>::get();
+		let deadline = 2 + 2 * RETRY + needed;
+		assert_ok!(create_timed(CAPACITY, Some(2), deadline, deadline + MIN_VALIDATION_WINDOW));
+		run_to(2);
+		let drawn = TrainingOrders::workers(id)[0];
+		let (treasury, client) = (free(TREASURY), free(CLIENT));
+		let declined = TrainingOrders::decline_assignment(RuntimeOrigin::signed(drawn), id);
+		assert_eq!(declined.map(|info| info.pays_fee), Ok(frame_support::dispatch::Pays::No));
+		assert!(has_event(Event::AssignmentDeclined { order: id, worker: drawn }));
+		assert!(has_event(Event::AssignmentDeferred { order: id, retry_at: Some(2 + RETRY) }));
+		let declined = order(id);
+		assert_eq!(declined.status, OrderStatus::Open);
+		assert!(declined.workers.is_empty() && declined.assigned_at.is_none());
+		assert_eq!(declined.declined.to_vec(), vec![drawn]);
+		assert_eq!(ComputeStaking::stake(&drawn), WORKER_BOND);
+		assert_eq!(ComputeStaking::free_capacity(&drawn), Some(100));
+		assert_eq!(pallet_compute_staking::Reputations::<Test>::get(drawn).faults, 0);
+		assert!(!WorkerOrders::<Test>::contains_key(drawn, id));
+		assert!(OpenOrders::<Test>::get().contains(&id));
+		assert_eq!((free(TREASURY), free(CLIENT)), (treasury, client));
+		assert_eq!(escrow(CLIENT), 5_000);
+		// The retry draws the other worker, never the one that declined.
+		run_to(2 + RETRY);
+		let other = if drawn == 10 { 11 } else { 10 };
+		assert_eq!(TrainingOrders::workers(id), vec![other]);
+		assert_eq!(order(id).status, OrderStatus::Assigned);
+		// If it declines too, nobody is left: the order lapses unserved and is refunded.
+		assert_ok!(TrainingOrders::decline_assignment(RuntimeOrigin::signed(other), id));
+		run_to(2 + 2 * RETRY);
+		assert_eq!(order(id).status, OrderStatus::Open);
+		run_to(deadline);
+		assert_ok!(TrainingOrders::expire_order(RuntimeOrigin::signed(CLIENT), id));
+		assert_eq!(free(CLIENT), 100_000 - FEE);
+		for w in [10, 11] {
+			assert_eq!(ComputeStaking::stake(&w), WORKER_BOND);
+		}
+	});
+}
+
+#[test]
+fn only_an_assigned_unconfirmed_worker_declines_within_the_window() {
+	new_test_ext().execute_with(|| {
+		register_workers(&[10, 11, 12]);
+		let id = create(2, 5_000);
+		assert_noop!(
+			TrainingOrders::decline_assignment(RuntimeOrigin::signed(10), id),
+			Error::<Test>::WrongState
+		);
+		run_to(2);
+		let workers = TrainingOrders::workers(id);
+		let outsider = [10, 11, 12].into_iter().find(|w| !workers.contains(w)).unwrap();
+		assert_noop!(
+			TrainingOrders::decline_assignment(RuntimeOrigin::signed(outsider), id),
+			Error::<Test>::NotAssigned
+		);
+		assert_noop!(
+			TrainingOrders::decline_assignment(RuntimeOrigin::signed(CLIENT), id),
+			Error::<Test>::NotAssigned
+		);
+		assert_ok!(TrainingOrders::confirm_assignment(RuntimeOrigin::signed(workers[0]), id));
+		assert_noop!(
+			TrainingOrders::decline_assignment(RuntimeOrigin::signed(workers[0]), id),
+			Error::<Test>::AlreadyConfirmed
+		);
+		run_to(3 + TrainingOrders::confirm_window_of(&order_spec(2)));
+		assert_noop!(
+			TrainingOrders::decline_assignment(RuntimeOrigin::signed(workers[1]), id),
+			Error::<Test>::ConfirmWindowOver
+		);
+		assert_noop!(
+			TrainingOrders::decline_assignment(RuntimeOrigin::signed(1), 99),
+			Error::<Test>::UnknownOrder
+		);
+	});
+}
+
+#[test]
+fn after_max_workers_declines_the_next_ends_the_order_with_a_refund() {
+	new_test_ext().execute_with(|| {
+		register_workers(&[10]);
+		let id = create(1, 5_000);
+		run_to(2);
+		Orders::<Test>::mutate(id, |o| {
+			let o = o.as_mut().unwrap();
+			o.declined = BoundedVec::truncate_from((20..28).collect());
+		});
+		assert_ok!(TrainingOrders::decline_assignment(RuntimeOrigin::signed(10), id));
+		assert_eq!(order(id).status, OrderStatus::Expired);
+		assert!(has_event(Event::OrderExpired {
+			order: id,
+			refunded: 5_000,
+			reward: 0,
+			caller: None
+		}));
+		assert_eq!(free(CLIENT), 100_000 - FEE);
+		assert_eq!((escrow(CLIENT), deposit_held(CLIENT)), (0, 0));
+		assert_eq!(ComputeStaking::stake(&10), WORKER_BOND);
+		assert_eq!(ComputeStaking::free_capacity(&10), Some(100));
+		assert!(!OpenOrders::<Test>::get().contains(&id));
+	});
+}
+
+#[test]
 fn a_late_retry_never_assigns_a_window_too_short_for_the_work() {
 	new_test_ext().execute_with(|| {
 		// Room for one retry only: the second would start too late to finish.
@@ -1130,6 +1239,7 @@ mod conservation {
 		Cancel { client: AccountId, order: OrderId },
 		TopUp { client: AccountId, order: OrderId, amount: Balance },
 		Confirm { worker: AccountId, order: OrderId },
+		Decline { worker: AccountId, order: OrderId },
 		Expire { caller: AccountId, order: OrderId },
 		Deliver { worker: AccountId, order: OrderId },
 		Validate { order: OrderId },
@@ -1155,6 +1265,8 @@ mod conservation {
 				.prop_map(|(client, order, amount)| Action::TopUp { client, order, amount }),
 			(worker.clone(), order.clone())
 				.prop_map(|(worker, order)| Action::Confirm { worker, order }),
+			(worker.clone(), order.clone())
+				.prop_map(|(worker, order)| Action::Decline { worker, order }),
 			(1..30u64, order.clone()).prop_map(|(caller, order)| Action::Expire { caller, order }),
 			(worker, order.clone()).prop_map(|(worker, order)| Action::Deliver { worker, order }),
 			order.clone().prop_map(|order| Action::Validate { order }),
@@ -1184,6 +1296,11 @@ mod conservation {
 			},
 			Action::Confirm { worker, order } => {
 				TrainingOrders::confirm_assignment(signed(worker), order)
+			},
+			Action::Decline { worker, order } => {
+				TrainingOrders::decline_assignment(signed(worker), order)
+					.map(|_| ())
+					.map_err(|e| e.error)
 			},
 			Action::Expire { caller, order } => TrainingOrders::expire_order(signed(caller), order),
 			Action::Deliver { worker, order } => TrainingOrders::mark_delivered(order, &worker),

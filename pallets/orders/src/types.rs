@@ -125,6 +125,8 @@ where
 	pub workers: BoundedVec<WorkerSlot<AccountId>, MaxWorkers>,
 	/// The validators assigned by the proof-of-train pallet.
 	pub validators: BoundedVec<AccountId, MaxValidators>,
+	/// Workers that declined the order (`decline_assignment`); later draws leave them out.
+	pub declined: BoundedVec<AccountId, MaxWorkers>,
 }
 
 /// What an order of a given spec and capacity costs, and which timetables the chain accepts

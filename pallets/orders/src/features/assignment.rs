@@ -1,4 +1,4 @@
-//! Drawing workers for orders at their start block, and workers confirming.
+//! Drawing workers for orders at their start block, and workers confirming or declining.
 //!
 //! The draw happens in `on_initialize` of the order's start block (or of a retry), with the seed
 //! `BLAKE2b-256("decenter/orders/assign" ‖ parent block hash ‖ order id)`: the client chose the
@@ -37,13 +37,11 @@ impl<T: Config> Pallet<T> {
 		let count = order.spec.worker_count();
 		let parent = frame_system::Pallet::<T>::parent_hash();
 		let seed = sp_io::hashing::blake2_256(&(b"decenter/orders/assign", parent, id).encode());
-		let picked = T::Staking::select(
-			Role::Worker,
-			count,
-			seed,
-			core::slice::from_ref(&order.client),
-			order.capacity,
-		);
+		// Never the client, nor a worker that declined this order.
+		let excluded = core::iter::once(order.client.clone())
+			.chain(order.declined.iter().cloned())
+			.collect::<Vec<_>>();
+		let picked = T::Staking::select(Role::Worker, count, seed, &excluded, order.capacity);
 
 		let mut locked = Vec::new();
 		for worker in picked.iter().take(count as usize) {
@@ -132,6 +130,41 @@ impl<T: Config> Pallet<T> {
 			order.training_started_at = Some(now);
 			Self::deposit_event(Event::TrainingStarted { order: id });
 		}
+		Orders::<T>::insert(id, order);
+		Ok(())
+	}
+
+	/// An assigned worker that has not confirmed gives the order back. Nobody is blamed: the
+	/// worker's word is no proof that the client's inputs are unavailable (only an on-chain
+	/// availability challenge could be), and a free exit harms nobody but the worker, who
+	/// forgoes the pay. Every assigned worker is released and the order is drawn again at the
+	/// next retry, without the workers that declined it; once `MaxWorkers` workers have
+	/// declined, the next decline ends the order as `Expired` with the budget and deposit
+	/// refunded.
+	pub(crate) fn do_decline_assignment(who: T::AccountId, id: OrderId) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut order = Orders::<T>::get(id).ok_or(Error::<T>::UnknownOrder)?;
+		ensure!(order.status == OrderStatus::Assigned, Error::<T>::WrongState);
+		ensure!(now <= Self::confirm_deadline(&order, now), Error::<T>::ConfirmWindowOver);
+		let slot =
+			order.workers.iter().find(|slot| slot.account == who).ok_or(Error::<T>::NotAssigned)?;
+		ensure!(!slot.confirmed, Error::<T>::AlreadyConfirmed);
+
+		Self::release_workers(id, &order);
+		order.workers = BoundedVec::new();
+		order.assigned_at = None;
+		order.status = OrderStatus::Open;
+		Self::deposit_event(Event::AssignmentDeclined { order: id, worker: who.clone() });
+		let reopened = order.declined.try_push(who).is_ok()
+			&& OpenOrders::<T>::try_mutate(|orders| orders.try_push(id)).is_ok();
+		if !reopened {
+			let refunded = Self::refund(&order.client, order.budget);
+			let reward = Self::return_deposit(&order, None);
+			Self::close(id, order, OrderStatus::Expired);
+			Self::deposit_event(Event::OrderExpired { order: id, refunded, reward, caller: None });
+			return Ok(());
+		}
+		Self::defer(id, &order, now);
 		Orders::<T>::insert(id, order);
 		Ok(())
 	}

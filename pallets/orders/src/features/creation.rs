@@ -65,6 +65,7 @@ impl<T: Config> Pallet<T> {
 				training_started_at: None,
 				workers: BoundedVec::new(),
 				validators: BoundedVec::new(),
+				declined: BoundedVec::new(),
 			},
 		);
 		Self::deposit_event(Event::OrderCreated { order, client, budget, fee, workers, start_at });

@@ -75,14 +75,19 @@ impl<T: Config> Pallet<T> {
 	/// Ends an order in `status`: releases its workers' capacity and removes it from the
 	/// indexes of unfinished orders. Funds must be settled by the caller.
 	pub(crate) fn close(id: OrderId, mut order: OrderOf<T>, status: OrderStatus) {
-		for slot in &order.workers {
-			let _ = T::Staking::release_capacity(&slot.account, order.capacity).defensive();
-			WorkerOrders::<T>::remove(&slot.account, id);
-		}
+		Self::release_workers(id, &order);
 		ClientOrders::<T>::mutate(&order.client, |orders| orders.retain(|o| *o != id));
 		OpenOrders::<T>::mutate(|orders| orders.retain(|o| *o != id));
 		order.status = status;
 		Orders::<T>::insert(id, order);
 		Self::queue_prune(id);
+	}
+
+	/// Releases the capacity every assigned worker locked for order `id`, and unlists them.
+	pub(crate) fn release_workers(id: OrderId, order: &OrderOf<T>) {
+		for slot in &order.workers {
+			let _ = T::Staking::release_capacity(&slot.account, order.capacity).defensive();
+			WorkerOrders::<T>::remove(&slot.account, id);
+		}
 	}
 }
