@@ -37,6 +37,7 @@ pub mod traits;
 pub mod types;
 pub mod weights;
 
+pub use features::housekeeping::{housekeeping_validity, submit_housekeeping};
 pub use pallet::*;
 pub use traits::TrainingOrdersInterface;
 pub use types::*;

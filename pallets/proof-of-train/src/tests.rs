@@ -443,6 +443,95 @@ fn worker_that_skips_training_is_caught_and_slashed_to_the_validator_that_proved
 }
 
 #[test]
+fn replica_that_fakes_a_segment_no_sample_would_hit_is_caught_where_the_replicas_diverge() {
+	new_test_ext().execute_with(|| {
+		// 20 segments, 4 sampled per checker and worker: the last segment alone is faked. The
+		// replicas' checkpoints diverge there, so every checker re-executes it for both.
+		let mut game = Game::start(Workload::Replicas(2), 40, 2, 2, 6);
+		let (honest, cheat) = (game.runs[0].0, game.runs[1].0);
+		game.set_run(1, Run::forged_after(game.id, 38));
+		game.prove();
+		let round = game.round();
+		for checker in 0..round.validators.len() as u32 {
+			for worker in 0..2 {
+				let mine: Vec<u32> = round
+					.tasks
+					.iter()
+					.filter(|t| t.checker == checker && t.worker == worker)
+					.map(|t| t.segment)
+					.collect();
+				assert_eq!(mine.len(), 4, "{mine:?}");
+				assert!(mine.contains(&19), "checker {checker} skipped the divergence: {mine:?}");
+			}
+		}
+		game.report(&[]);
+		game.next_block();
+		game.report(&[]);
+		assert_eq!(faults(), vec![(cheat, Fault::WrongResult)]);
+		assert_eq!(bonded(cheat), BOND - SLASH);
+		assert_eq!(game.status(), OrderStatus::Completed);
+		assert_eq!(bonded(honest), BOND);
+		assert_eq!(free(honest), START_BALANCE - BOND + 4_000);
+	});
+}
+
+#[test]
+fn each_replica_is_checked_where_it_first_differs_from_another() {
+	new_test_ext().execute_with(|| {
+		let mut game = Game::start(Workload::Replicas(3), 40, 2, 3, 6);
+		game.commit_all();
+		for slot in 0..3 {
+			assert_ok!(game.reveal(slot));
+		}
+		let spec = Orders::<Test>::get(game.id).unwrap().spec;
+		let divergences = |game: &Game| ProofOfTrain::divergences(game.id, &game.round(), &spec);
+		assert_eq!(
+			divergences(&game),
+			vec![Vec::<u32>::new(); 3],
+			"agreeing replicas force nothing"
+		);
+		let store = |game: &mut Game, slot: usize, trained: Option<u32>| {
+			let id = game.id;
+			let run = trained.map_or_else(|| Run::honest(id), |t| Run::forged_after(id, t));
+			CheckpointHashes::<Test>::insert(
+				id,
+				slot as u32,
+				BoundedVec::truncate_from(run.checkpoints()),
+			);
+			game.set_run(slot, run);
+		};
+		// Slot 1 forges from step 6 (c_3, the end of segment 2), slot 2 from step 30 (c_15,
+		// the end of segment 14). Slot 2's own forgery is forced although slot 1 diverges from
+		// everyone earlier: each pair's first difference is checked.
+		store(&mut game, 1, Some(5));
+		store(&mut game, 2, Some(29));
+		assert_eq!(divergences(&game), vec![vec![2, 14], vec![2], vec![2, 14]]);
+		// Slot 2 alone forging.
+		store(&mut game, 1, None);
+		assert_eq!(divergences(&game), vec![vec![14], vec![14], vec![14]]);
+		// Different initial checkpoints: segment 0.
+		let mut forged = game.runs[2].1.checkpoints();
+		forged[0] = [0xaa; 32];
+		CheckpointHashes::<Test>::insert(game.id, 2, BoundedVec::truncate_from(forged));
+		assert_eq!(divergences(&game), vec![vec![0], vec![0], vec![0]]);
+		// A sweep's variants are different runs: never compared.
+		let variant = |lr: u32| decenter_primitives::order::Variant {
+			optimizer: decenter_primitives::spec::Optimizer::Sgd,
+			learning_rate: decenter_primitives::spec::Fixed9(lr),
+			schedule: decenter_primitives::spec::Schedule::Constant,
+			batch_size: 32,
+			seed: 1,
+		};
+		let variants = BoundedVec::truncate_from(vec![variant(100_000_000), variant(10_000_000)]);
+		let sweep = order_spec(Workload::Sweep(variants), 40, 2);
+		assert_eq!(
+			ProofOfTrain::divergences(game.id, &game.round(), &sweep),
+			vec![Vec::<u32>::new(); 3]
+		);
+	});
+}
+
+#[test]
 fn worker_that_trains_fewer_steps_than_specified_is_caught() {
 	new_test_ext().execute_with(|| {
 		// Trains 5 of 8 steps and forges the rest, claiming the full count.

@@ -64,8 +64,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1371`
 		//  Estimated: `6703`
-		// Minimum execution time: 499_501_000 picoseconds.
-		Weight::from_parts(770_582_000, 6703)
+		// Minimum execution time: 499_711_000 picoseconds.
+		Weight::from_parts(679_547_000, 6703)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -82,10 +82,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2141`
 		//  Estimated: `9679`
-		// Minimum execution time: 460_633_000 picoseconds.
-		Weight::from_parts(826_053_930, 9679)
-			// Standard Error: 90_203
-			.saturating_add(Weight::from_parts(2_011_180, 0).saturating_mul(c.into()))
+		// Minimum execution time: 446_742_000 picoseconds.
+		Weight::from_parts(579_008_739, 9679)
+			// Standard Error: 63_555
+			.saturating_add(Weight::from_parts(2_760_893, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -101,17 +101,21 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ComputeStaking::Pools` (`max_values`: None, `max_size`: Some(16395), added: 18870, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeStaking::Participants` (r:3 w:3)
 	/// Proof: `ComputeStaking::Participants` (`max_values`: None, `max_size`: Some(470), added: 2945, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfTrain::CheckpointHashes` (r:8 w:0)
+	/// Proof: `ProofOfTrain::CheckpointHashes` (`max_values`: None, `max_size`: Some(8254), added: 10729, mode: `MaxEncodedLen`)
 	/// The range of component `w` is `[1, 8]`.
 	fn draw(w: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1205 + w * (229 ±0)`
-		//  Estimated: `19860`
-		// Minimum execution time: 1_047_453_000 picoseconds.
-		Weight::from_parts(1_119_698_924, 19860)
-			// Standard Error: 6_314_277
-			.saturating_add(Weight::from_parts(227_778_954, 0).saturating_mul(w.into()))
+		//  Measured:  `9399 + w * (278 ±0)`
+		//  Estimated: `19860 + w * (10729 ±0)`
+		// Minimum execution time: 1_137_867_000 picoseconds.
+		Weight::from_parts(1_182_854_951, 19860)
+			// Standard Error: 4_006_343
+			.saturating_add(Weight::from_parts(199_900_681, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(Weight::from_parts(0, 10729).saturating_mul(w.into()))
 	}
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
 	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
@@ -123,8 +127,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `4989`
 		//  Estimated: `213411`
-		// Minimum execution time: 1_129_775_000 picoseconds.
-		Weight::from_parts(1_453_975_000, 213411)
+		// Minimum execution time: 1_077_557_000 picoseconds.
+		Weight::from_parts(1_227_510_000, 213411)
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -138,8 +142,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `4539`
 		//  Estimated: `39612`
-		// Minimum execution time: 647_490_000 picoseconds.
-		Weight::from_parts(919_693_000, 39612)
+		// Minimum execution time: 613_199_000 picoseconds.
+		Weight::from_parts(683_844_000, 39612)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -156,10 +160,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1646`
 		//  Estimated: `58923`
-		// Minimum execution time: 604_376_000 picoseconds.
-		Weight::from_parts(1_058_691_007, 58923)
-			// Standard Error: 45
-			.saturating_add(Weight::from_parts(8_404, 0).saturating_mul(b.into()))
+		// Minimum execution time: 552_388_000 picoseconds.
+		Weight::from_parts(554_986_091, 58923)
+			// Standard Error: 40
+			.saturating_add(Weight::from_parts(7_813, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -184,10 +188,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `3285 + w * (134 ±0)`
 		//  Estimated: `9679 + w * (2945 ±0)`
-		// Minimum execution time: 1_398_984_000 picoseconds.
-		Weight::from_parts(1_520_605_499, 9679)
-			// Standard Error: 17_749_794
-			.saturating_add(Weight::from_parts(850_369_009, 0).saturating_mul(w.into()))
+		// Minimum execution time: 1_294_379_000 picoseconds.
+		Weight::from_parts(1_364_464_902, 9679)
+			// Standard Error: 16_815_137
+			.saturating_add(Weight::from_parts(900_776_594, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -254,11 +258,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn settle(t: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `12178 + t * (164 ±0)`
-		//  Estimated: `271344 + t * (1263 ±24)`
-		// Minimum execution time: 23_629_598_000 picoseconds.
-		Weight::from_parts(45_002_902_731, 271344)
-			// Standard Error: 18_567_797
-			.saturating_add(Weight::from_parts(161_488_836, 0).saturating_mul(t.into()))
+		//  Estimated: `271344 + t * (1263 ±18)`
+		// Minimum execution time: 24_023_561_000 picoseconds.
+		Weight::from_parts(46_396_481_471, 271344)
+			// Standard Error: 13_460_313
+			.saturating_add(Weight::from_parts(19_613_949, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(159_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().writes(200_u64))
@@ -270,41 +274,43 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests and mock runtimes.
 impl WeightInfo for () {
 	fn commit_proof() -> Weight {
-		Weight::from_parts(770_582_000, 6703)
+		Weight::from_parts(679_547_000, 6703)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_proof(c: u32, ) -> Weight {
-		Weight::from_parts(826_053_930, 9679)
-			.saturating_add(Weight::from_parts(2_011_180, 0).saturating_mul(c.into()))
+		Weight::from_parts(579_008_739, 9679)
+			.saturating_add(Weight::from_parts(2_760_893, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn draw(w: u32, ) -> Weight {
-		Weight::from_parts(1_119_698_924, 19860)
-			.saturating_add(Weight::from_parts(227_778_954, 0).saturating_mul(w.into()))
+		Weight::from_parts(1_182_854_951, 19860)
+			.saturating_add(Weight::from_parts(199_900_681, 0).saturating_mul(w.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(w.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
+			.saturating_add(Weight::from_parts(0, 10729).saturating_mul(w.into()))
 	}
 	fn commit_report() -> Weight {
-		Weight::from_parts(1_453_975_000, 213411)
+		Weight::from_parts(1_227_510_000, 213411)
 			.saturating_add(RocksDbWeight::get().reads(13_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_report() -> Weight {
-		Weight::from_parts(919_693_000, 39612)
+		Weight::from_parts(683_844_000, 39612)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn post_checkpoint(b: u32, ) -> Weight {
-		Weight::from_parts(1_058_691_007, 58923)
-			.saturating_add(Weight::from_parts(8_404, 0).saturating_mul(b.into()))
+		Weight::from_parts(554_986_091, 58923)
+			.saturating_add(Weight::from_parts(7_813, 0).saturating_mul(b.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn advance(w: u32, ) -> Weight {
-		Weight::from_parts(1_520_605_499, 9679)
-			.saturating_add(Weight::from_parts(850_369_009, 0).saturating_mul(w.into()))
+		Weight::from_parts(1_364_464_902, 9679)
+			.saturating_add(Weight::from_parts(900_776_594, 0).saturating_mul(w.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(w.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -312,8 +318,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2945).saturating_mul(w.into()))
 	}
 	fn settle(t: u32, ) -> Weight {
-		Weight::from_parts(45_002_902_731, 271344)
-			.saturating_add(Weight::from_parts(161_488_836, 0).saturating_mul(t.into()))
+		Weight::from_parts(46_396_481_471, 271344)
+			.saturating_add(Weight::from_parts(19_613_949, 0).saturating_mul(t.into()))
 			.saturating_add(RocksDbWeight::get().reads(159_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(RocksDbWeight::get().writes(200_u64))

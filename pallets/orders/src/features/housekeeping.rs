@@ -17,38 +17,55 @@ use frame_system::offchain::{CreateAuthorizedTransaction, SubmitTransaction};
 const LONGEVITY: u64 = 16;
 
 impl<T: Config> Pallet<T> {
+	/// Whether order `order` exists and one of its deadlines has passed at `now`.
+	fn is_due(order: OrderId, now: BlockNumberFor<T>) -> bool {
+		Orders::<T>::get(order).is_some_and(|o| Self::check_lapsed(&o, now).is_ok())
+	}
+
 	pub(crate) fn authorize_expire_lapsed(
 		_source: TransactionSource,
 		order: &OrderId,
 	) -> TransactionValidityWithRefund {
-		let now = frame_system::Pallet::<T>::block_number();
-		let due = Orders::<T>::get(order).is_some_and(|o| Self::check_lapsed(&o, now).is_ok());
-		if !due {
+		if !Self::is_due(*order, frame_system::Pallet::<T>::block_number()) {
 			return Err(InvalidTransaction::Call.into());
 		}
-		let validity = ValidTransaction::with_tag_prefix("TrainingOrdersExpireLapsed")
-			.and_provides(order)
-			.longevity(LONGEVITY)
-			.propagate(true)
-			.build()?;
-		Ok((validity, Weight::zero()))
+		housekeeping_validity("TrainingOrdersExpireLapsed", *order)
 	}
 
 	/// Submits `expire_lapsed` for every unfinished order that is due at `now`. Unfinished
 	/// orders are found through `ClientOrders`, which holds nothing finished.
 	pub(crate) fn submit_lapsed_expiries(now: BlockNumberFor<T>) {
 		for order in ClientOrders::<T>::iter_values().flatten() {
-			let due = Orders::<T>::get(order).is_some_and(|o| Self::check_lapsed(&o, now).is_ok());
-			if !due {
-				continue;
+			if Self::is_due(order, now) {
+				submit_housekeeping::<T, Call<T>>(Call::<T>::expire_lapsed { order });
 			}
-			let call = Call::<T>::expire_lapsed { order };
-			let xt = <T as CreateAuthorizedTransaction<Call<T>>>::create_authorized_transaction(
-				call.into(),
-			);
-			// The pool refuses a copy of one it already holds, which is all an error means here:
-			// the next block's off-chain worker tries again while the order is still due.
-			let _ = SubmitTransaction::<T, Call<T>>::submit_transaction(xt);
 		}
 	}
+}
+
+/// The pool validity of a free housekeeping transaction about `order` (this pallet's
+/// `expire_lapsed`, the proof-of-train pallet's `advance_lapsed`): one per order and kind in
+/// the pool (tag `prefix` ‖ order), resubmitted after `LONGEVITY` blocks if still due, and
+/// propagated so that any block author can include it.
+pub fn housekeeping_validity(
+	prefix: &'static str,
+	order: OrderId,
+) -> TransactionValidityWithRefund {
+	let validity = ValidTransaction::with_tag_prefix(prefix)
+		.and_provides(order)
+		.longevity(LONGEVITY)
+		.propagate(true)
+		.build()?;
+	Ok((validity, Weight::zero()))
+}
+
+/// Submits `call` from an off-chain worker as a general transaction its pallet authorizes.
+pub fn submit_housekeeping<R, C>(call: C)
+where
+	R: CreateAuthorizedTransaction<C>,
+{
+	let xt = <R as CreateAuthorizedTransaction<C>>::create_authorized_transaction(call.into());
+	// The pool refuses a copy of one it already holds, which is all an error means here: the
+	// next block's off-chain worker tries again while the transition is still due.
+	let _ = SubmitTransaction::<R, C>::submit_transaction(xt);
 }

@@ -8,7 +8,10 @@
 use crate::*;
 use alloc::vec::Vec;
 use codec::Encode;
-use decenter_primitives::spec::TrainingSpec;
+use decenter_primitives::{
+	order::{OrderSpec, Workload},
+	spec::TrainingSpec,
+};
 use pallet_compute_staking::Role;
 use pallet_training_orders::OrderStatus;
 use sp_runtime::traits::Saturating;
@@ -115,16 +118,37 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let spec = T::Orders::spec(id).ok_or(Error::<T>::UnknownOrder)?;
 		round.validators = BoundedVec::truncate_from(checkers);
+		let divergences = Self::divergences(id, round, &spec);
 		let mut tasks = Vec::new();
 		for checker in 0..round.validators.len() as u32 {
 			for (slot, worker) in round.workers.iter().enumerate() {
 				let (Some(commitment), None) = (&worker.commitment, worker.fault) else { continue };
 				let Some(training) = spec.variant(slot as u32) else { continue };
-				let picked = sample_segments(
+				let mut picked = sample_segments(
 					&(seed, checker, slot as u32),
 					commitment.checkpoints,
 					T::SegmentsPerValidator::get(),
 				);
+				// Where this replica first differs from another, one of the two is wrong: every
+				// checker re-executes that segment of it, in place of a sampled segment dropped
+				// at random (the rest stay a uniform sample; `MaxTasks` still holds).
+				let forced = divergences.get(slot).map(Vec::as_slice).unwrap_or_default();
+				for (turn, segment) in forced.iter().enumerate() {
+					if *segment >= commitment.checkpoints || picked.contains(segment) {
+						continue;
+					}
+					let droppable: Vec<usize> =
+						(0..picked.len()).filter(|i| !forced.contains(&picked[*i])).collect();
+					let pick = (seed, checker, slot as u32, turn as u32);
+					let Some(drop) =
+						droppable.get(uniform(&pick, 0, droppable.len() as u32) as usize)
+					else {
+						break;
+					};
+					picked.remove(*drop);
+					picked.push(*segment);
+				}
+				picked.sort_unstable();
 				for segment in picked {
 					tasks.push(SegmentCheck {
 						worker: slot as u32,
@@ -147,6 +171,44 @@ impl<T: Config> Pallet<T> {
 			until,
 		});
 		Ok(())
+	}
+
+	/// For replicas (one spec trained by several workers, so runs equal bit for bit), per
+	/// worker slot and ascending: for every other revealed, unfaulted replica it differs from,
+	/// the segment ending at the first checkpoint where the two differ (segment 0 when their
+	/// initial checkpoints differ). Empty for a replica that agrees with all the others, for
+	/// the others, and for sweeps.
+	pub(crate) fn divergences(id: OrderId, round: &RoundOf<T>, spec: &OrderSpec) -> Vec<Vec<u32>> {
+		let slots = round.workers.len();
+		if !matches!(spec.workload, Workload::Replicas(_)) {
+			return alloc::vec![Vec::new(); slots];
+		}
+		let runs: Vec<Option<CheckpointList>> = (0..slots as u32)
+			.map(|slot| {
+				let revealed = round
+					.workers
+					.get(slot as usize)
+					.is_some_and(|w| w.fault.is_none() && w.commitment.is_some());
+				revealed.then(|| CheckpointHashes::<T>::get(id, slot)).flatten()
+			})
+			.collect();
+		runs.iter()
+			.map(|run| {
+				let Some(run) = run else { return Vec::new() };
+				let mut segments: Vec<u32> = runs
+					.iter()
+					.flatten()
+					.filter_map(|other| {
+						let longest = run.len().max(other.len());
+						(0..longest).find(|i| run.get(*i) != other.get(*i))
+					})
+					.map(|index| (index as u32).saturating_sub(1))
+					.collect();
+				segments.sort_unstable();
+				segments.dedup();
+				segments
+			})
+			.collect()
 	}
 
 	fn start_refereeing(

@@ -8,13 +8,9 @@
 
 use crate::*;
 use frame_support::pallet_prelude::{
-	InvalidTransaction, TransactionSource, TransactionValidityWithRefund, ValidTransaction,
+	InvalidTransaction, TransactionSource, TransactionValidityWithRefund,
 };
-use frame_system::offchain::{CreateAuthorizedTransaction, SubmitTransaction};
-use pallet_training_orders::OrderStatus;
-
-/// How long (in blocks) a submitted advance stays in the pool before it must be resubmitted.
-const LONGEVITY: u64 = 16;
+use pallet_training_orders::{housekeeping_validity, submit_housekeeping, OrderStatus};
 
 impl<T: Config> Pallet<T> {
 	/// Whether `advance` would move the round of `id` at `now` without anyone else acting: its
@@ -52,27 +48,15 @@ impl<T: Config> Pallet<T> {
 		if !lapsed {
 			return Err(InvalidTransaction::Call.into());
 		}
-		let validity = ValidTransaction::with_tag_prefix("ProofOfTrainAdvanceLapsed")
-			.and_provides(order)
-			.longevity(LONGEVITY)
-			.propagate(true)
-			.build()?;
-		Ok((validity, Weight::zero()))
+		housekeeping_validity("ProofOfTrainAdvanceLapsed", *order)
 	}
 
 	/// Submits `advance_lapsed` for every round that is lapsed at `now`.
 	pub(crate) fn submit_lapsed_advances(now: BlockNumberFor<T>) {
 		for (order, round) in Rounds::<T>::iter() {
-			if !Self::is_lapsed(order, &round, now) {
-				continue;
+			if Self::is_lapsed(order, &round, now) {
+				submit_housekeeping::<T, Call<T>>(Call::<T>::advance_lapsed { order });
 			}
-			let call = Call::<T>::advance_lapsed { order };
-			let xt = <T as CreateAuthorizedTransaction<Call<T>>>::create_authorized_transaction(
-				call.into(),
-			);
-			// The pool refuses a copy of one it already holds, which is all an error means here:
-			// the next block's off-chain worker tries again while the round is still lapsed.
-			let _ = SubmitTransaction::<T, Call<T>>::submit_transaction(xt);
 		}
 	}
 }

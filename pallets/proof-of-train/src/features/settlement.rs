@@ -203,6 +203,8 @@ impl<T: Config> Pallet<T> {
 		undecided: &BTreeSet<u32>,
 	) -> DispatchResult {
 		let mut accepted: Vec<u32> = Vec::new();
+		// The validators that re-executed each accepted worker: they evaluate it.
+		let mut evaluators: Vec<Vec<u32>> = Vec::new();
 		for (slot, worker) in round.workers.iter().enumerate() {
 			let slot = slot as u32;
 			if worker.fault.is_some() || worker.commitment.is_none() || undecided.contains(&slot) {
@@ -219,6 +221,7 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			accepted.push(slot);
+			evaluators.push(validators);
 		}
 		let paid: Vec<T::AccountId> = (0..round.validators.len() as u32)
 			.map(Reporter::Validator)
@@ -239,7 +242,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let accepted_accounts = accounts(&accepted);
 
-		let winner = Self::winner(id, round, table, &accepted);
+		let winner = Self::winner(id, round, table, &accepted, &evaluators);
 		if accepted.is_empty() {
 			T::Orders::fail(id, &paid)?;
 		} else {
@@ -285,18 +288,19 @@ impl<T: Config> Pallet<T> {
 
 	/// The accepted slot with the best median evaluation (accuracy, then loss, for
 	/// classification; loss for regression), and that median. Ties go to the lower slot.
+	/// `evaluators[i]` are the validators that re-executed `accepted[i]`.
 	fn winner(
 		id: OrderId,
 		round: &RoundOf<T>,
 		table: &ClaimTable,
 		accepted: &[u32],
+		evaluators: &[Vec<u32>],
 	) -> Option<(u32, Metrics)> {
 		let regression = T::Orders::spec(id)
 			.is_some_and(|spec| spec.training.model.loss == Loss::MeanSquaredError);
 		// The validators that re-executed the worker evaluate it; when the referees alone made
 		// its quorum, every unfaulted validator's evaluation counts (each evaluated the model).
-		let median = |slot: u32| -> Metrics {
-			let (checkers, _) = Self::honest_checks(round, table, slot);
+		let median = |slot: u32, checkers: &[u32]| -> Metrics {
 			let evaluates = |validator: &u32| {
 				if checkers.is_empty() {
 					round.validators.get(*validator as usize).is_some_and(|v| v.fault.is_none())
@@ -328,11 +332,13 @@ impl<T: Config> Pallet<T> {
 				(u64::from(metrics.accuracy), lower_loss)
 			}
 		};
-		accepted.iter().map(|slot| (*slot, median(*slot))).fold(None, |best, (slot, metrics)| {
-			match best {
+		let checked = accepted.iter().zip(evaluators);
+		checked.map(|(slot, checkers)| (*slot, median(*slot, checkers))).fold(
+			None,
+			|best, (slot, metrics)| match best {
 				Some((_, ref kept)) if score(kept) >= score(&metrics) => best,
 				_ => Some((slot, metrics)),
-			}
-		})
+			},
+		)
 	}
 }
