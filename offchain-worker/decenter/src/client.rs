@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
 	chain::{Certificate, Chain, OrderStatus},
-	fetch::Fetcher,
+	fetch::{trained_work_bytes, Fetcher, PROGRESS_BYTES},
 	grant,
 	runtime::{api, convert},
 	store::{parse_root, ArtifactStore},
@@ -477,7 +477,9 @@ async fn worker_progress(
 	let mut all = Vec::new();
 	for worker in workers {
 		let Ok(base) = chain.endpoint_of(worker).await else { continue };
-		if let Ok(bytes) = fetcher.get(&base, &format!("/orders/{id}/progress")).await {
+		if let Ok(bytes) =
+			fetcher.get(&base, &format!("/orders/{id}/progress"), PROGRESS_BYTES).await
+		{
 			if let Ok(progress) = serde_json::from_slice::<Progress>(&bytes) {
 				all.push(progress);
 			}
@@ -642,7 +644,8 @@ pub async fn download_model(
 		let attempt = async {
 			let training = spec.variant(slot as u32).ok_or("no spec for the slot")?;
 			let base = chain.endpoint_of(&worker.account).await.map_err(|e| e.to_string())?;
-			let bytes = fetcher.get(&base, &format!("/orders/{id}/model")).await?;
+			let limit = trained_work_bytes(&training);
+			let bytes = fetcher.get(&base, &format!("/orders/{id}/model"), limit).await?;
 			let parameters = training::model_parameters(&training, &bytes)?;
 			let views: Vec<&[f32]> = parameters.iter().map(Vec::as_slice).collect();
 			if model_hash(&views) != certificate.record.model_hash {

@@ -6,8 +6,12 @@ use std::{sync::Arc, time::Duration};
 use bytes::Bytes;
 use codec::Decode;
 use decenter_engine::artifact::ChunkVerifier;
-use decenter_primitives::{merkle::MerkleProof, spec::ArtifactCommitment};
-use http_body_util::{BodyExt, Empty};
+use decenter_primitives::{
+	merkle::MerkleProof,
+	proof::CHUNK_SIZE,
+	spec::{ArtifactCommitment, TrainingSpec},
+};
+use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use subxt_signer::sr25519::Keypair;
@@ -69,16 +73,13 @@ impl Fetcher {
 		Fetcher { key }
 	}
 
-	/// GETs `path` from the server at `base` (its pinned URL), unauthenticated.
-	pub(crate) async fn raw_get(
-		base: &str,
-		path: &str,
-		headers: &[(&'static str, String)],
-	) -> Result<(StatusCode, bool, Bytes), FetchError> {
+	/// Opens a pinned TLS connection to the server at `base` (its pinned URL), over which
+	/// requests go one after another (HTTP/1.1 keep-alive).
+	async fn connect(base: &str) -> Result<Connection, FetchError> {
 		let endpoint = Endpoint::parse(base).map_err(FetchError::Refused)?;
-		let host = endpoint.authority.as_str();
-		let request = async {
-			let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(host))
+		let host = endpoint.authority.clone();
+		let open = async {
+			let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&host))
 				.await
 				.map_err(|_| format!("cannot reach {host} within {} s", CONNECT_TIMEOUT.as_secs()))?
 				.map_err(|e| format!("cannot reach {host}: {e}"))?;
@@ -87,48 +88,41 @@ impl Fetcher {
 				.connect(endpoint.server_name()?, stream)
 				.await
 				.map_err(|e| format!("TLS with {host} failed: {e}"))?;
-			let (mut sender, connection) =
-				hyper::client::conn::http1::handshake(TokioIo::new(stream))
-					.await
-					.map_err(|e| format!("{host}: {e}"))?;
-			tokio::spawn(connection);
-			let mut builder = Request::get(path).header("host", host);
-			for (name, value) in headers {
-				builder = builder.header(*name, value);
-			}
-			let request = builder.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
-			let response =
-				sender.send_request(request).await.map_err(|e| format!("{host}{path}: {e}"))?;
-			let status = response.status();
-			let final_refusal = response
-				.headers()
-				.get(auth::REFUSAL_HEADER)
-				.is_some_and(|value| value == auth::NOT_ENTITLED);
-			let body = response
-				.into_body()
-				.collect()
+			let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
 				.await
-				.map_err(|e| format!("{host}{path}: {e}"))?
-				.to_bytes();
-			Ok::<_, String>((status, final_refusal, body))
+				.map_err(|e| format!("{host}: {e}"))?;
+			tokio::spawn(connection);
+			Ok::<_, String>(sender)
 		};
-		match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
-			Ok(answer) => answer.map_err(FetchError::Unavailable),
-			Err(_) => Err(FetchError::Unavailable(format!(
-				"{host}{path}: no answer within {} s",
-				REQUEST_TIMEOUT.as_secs()
-			))),
-		}
+		let sender = tokio::time::timeout(REQUEST_TIMEOUT, open)
+			.await
+			.map_err(|_| FetchError::Unavailable(format!("{host}: no TLS session within 60 s")))?
+			.map_err(FetchError::Unavailable)?;
+		Ok(Connection { host, sender })
+	}
+
+	/// GETs `path` from the server at `base` (its pinned URL), unauthenticated, on a
+	/// connection of its own; at most `limit` bytes of body.
+	#[cfg(test)]
+	pub(crate) async fn raw_get(
+		base: &str,
+		path: &str,
+		headers: &[(&'static str, String)],
+		limit: usize,
+	) -> Result<(StatusCode, bool, Bytes), FetchError> {
+		Self::connect(base).await?.get(path, headers, limit).await
 	}
 
 	/// GETs `path` from the server at `base` (its pinned URL), authenticated with a fresh
-	/// challenge.
-	pub async fn get(&self, base: &str, path: &str) -> Result<Bytes, FetchError> {
-		let host = Endpoint::parse(base).map_err(FetchError::Refused)?.authority;
+	/// challenge asked for on the same connection; at most `limit` bytes of body (a longer
+	/// answer is cut off and refused).
+	pub async fn get(&self, base: &str, path: &str, limit: usize) -> Result<Bytes, FetchError> {
+		let mut connection = Self::connect(base).await?;
+		let host = connection.host.clone();
 		let mut attempt = 0;
 		loop {
 			attempt += 1;
-			let (status, _, challenge) = Self::raw_get(base, "/challenge", &[]).await?;
+			let (status, _, challenge) = connection.get("/challenge", &[], CHALLENGE_BYTES).await?;
 			if status != StatusCode::OK {
 				return Err(FetchError::Unavailable(format!("{host}/challenge answered {status}")));
 			}
@@ -140,7 +134,7 @@ impl Fetcher {
 					FetchError::Unavailable(format!("{host}/challenge did not answer a challenge"))
 				})?;
 			let headers = auth::headers(&self.key, &challenge, path);
-			let (status, final_refusal, body) = Self::raw_get(base, path, &headers).await?;
+			let (status, final_refusal, body) = connection.get(path, &headers, limit).await?;
 			// A flood of challenges may push ours out before it is used: ask for another.
 			if status == StatusCode::UNAUTHORIZED && attempt < CHALLENGE_ATTEMPTS {
 				continue;
@@ -169,8 +163,8 @@ impl Fetcher {
 		let root = hex::encode(commitment.root);
 		let mut verifier = ChunkVerifier::new(location.clone(), commitment.root, commitment.size);
 		for index in 0..verifier.chunks() {
-			let body =
-				self.get(&location, &format!("/artifacts/{root}/{index}?order={order}")).await?;
+			let path = format!("/artifacts/{root}/{index}?order={order}");
+			let body = self.get(&location, &path, CHUNK_ANSWER_BYTES).await?;
 			let (bytes, proof) = <(Vec<u8>, MerkleProof)>::decode(&mut &body[..]).map_err(|e| {
 				FetchError::Corrupt(format!(
 					"{location}: chunk {index} is not a chunk with its proof: {e}"
@@ -180,4 +174,76 @@ impl Fetcher {
 		}
 		verifier.finish().map_err(|e| FetchError::Corrupt(e.to_string()))
 	}
+}
+
+/// One pinned TLS connection to an artifact server.
+struct Connection {
+	/// `HOST:PORT`, for messages.
+	host: String,
+	sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+}
+
+impl Connection {
+	/// GETs `path` with `headers`: the status, whether the refusal is final (see
+	/// [`auth::REFUSAL_HEADER`]) and at most `limit` bytes of body.
+	async fn get(
+		&mut self,
+		path: &str,
+		headers: &[(&'static str, String)],
+		limit: usize,
+	) -> Result<(StatusCode, bool, Bytes), FetchError> {
+		let host = self.host.clone();
+		let exchange = async {
+			self.sender.ready().await.map_err(|e| {
+				FetchError::Unavailable(format!("{host}: the connection closed: {e}"))
+			})?;
+			let mut builder = Request::get(path).header("host", host.as_str());
+			for (name, value) in headers {
+				builder = builder.header(*name, value);
+			}
+			let request = builder
+				.body(Empty::<Bytes>::new())
+				.map_err(|e| FetchError::Refused(format!("{host}{path}: {e}")))?;
+			let response = self
+				.sender
+				.send_request(request)
+				.await
+				.map_err(|e| FetchError::Unavailable(format!("{host}{path}: {e}")))?;
+			let status = response.status();
+			let final_refusal = response
+				.headers()
+				.get(auth::REFUSAL_HEADER)
+				.is_some_and(|value| value == auth::NOT_ENTITLED);
+			let body = Limited::new(response.into_body(), limit).collect().await.map_err(|e| {
+				if e.downcast_ref::<LengthLimitError>().is_some() {
+					FetchError::Corrupt(format!(
+						"{host}{path}: the answer is longer than the {limit} bytes it may have"
+					))
+				} else {
+					FetchError::Unavailable(format!("{host}{path}: {e}"))
+				}
+			})?;
+			Ok((status, final_refusal, body.to_bytes()))
+		};
+		tokio::time::timeout(REQUEST_TIMEOUT, exchange).await.map_err(|_| {
+			FetchError::Unavailable(format!(
+				"{host}{path}: no answer within {} s",
+				REQUEST_TIMEOUT.as_secs()
+			))
+		})?
+	}
+}
+
+/// Most bytes of a `/challenge` answer (64 hex digits).
+const CHALLENGE_BYTES: usize = 128;
+/// Most bytes of an artifact chunk's answer: the chunk and its Merkle proof.
+const CHUNK_ANSWER_BYTES: usize = CHUNK_SIZE + 64 * 1024;
+/// Most bytes of a worker's progress (JSON with the losses so far).
+pub const PROGRESS_BYTES: usize = 64 << 20;
+
+/// Most bytes of a checkpoint or model of `spec`: parameters with two optimizer moments as
+/// f32, and room for the safetensors header.
+pub fn trained_work_bytes(spec: &TrainingSpec) -> usize {
+	let parameters = spec.model.parameter_count().unwrap_or(u64::MAX);
+	usize::try_from(parameters.saturating_mul(12).saturating_add(1 << 20)).unwrap_or(usize::MAX)
 }

@@ -10,7 +10,7 @@
 //! - `GET /artifacts/{root}/{chunk}?order={id}`: SCALE `(chunk bytes, Merkle proof)`;
 //! - `GET /orders/{id}/checkpoints/{index}`, `/orders/{id}/model`, `/orders/{id}/progress`.
 
-use std::{convert::Infallible, net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{convert::Infallible, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use codec::Encode;
@@ -18,8 +18,11 @@ use http_body_util::Full;
 use hyper::{
 	body::Incoming, server::conn::http1, service::service_fn, Request, Response, StatusCode,
 };
-use hyper_util::rt::TokioIo;
-use tokio::{net::TcpListener, sync::RwLock};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::{
+	net::TcpListener,
+	sync::{RwLock, Semaphore},
+};
 use tokio_rustls::TlsAcceptor;
 
 use crate::{
@@ -74,9 +77,22 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
 }
 
 /// How long a connection may take to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request's headers may take to arrive, and an idle kept-alive connection may
+/// wait for its next request.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most connections served at once; further ones wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 512;
+/// Most bytes of a request's head (every request is a GET with a few headers).
+const MAX_REQUEST_HEAD: usize = 16 * 1024;
+/// Pause after a failed `accept` (out of file descriptors, say) before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Binds `addr` and serves over TLS until the process ends; returns the bound address.
+///
+/// Slow or idle peers cannot hold the server: the TLS handshake and each request's headers
+/// have 10 s, at most `MAX_CONNECTIONS` connections are served at once, request heads are
+/// capped at 16 KiB, and a failing `accept` backs off instead of spinning.
 pub async fn serve(
 	addr: SocketAddr,
 	state: Arc<ServerState>,
@@ -86,11 +102,22 @@ pub async fn serve(
 		.await
 		.map_err(|e| format!("cannot listen on {addr}: {e} (is another daemon using it?)"))?;
 	let bound = listener.local_addr().map_err(|e| e.to_string())?;
+	let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
 	tokio::spawn(async move {
 		loop {
-			let Ok((stream, _)) = listener.accept().await else { continue };
+			// Never closed, so this only waits for a free slot.
+			let Ok(slot) = slots.clone().acquire_owned().await else { return };
+			let stream = match listener.accept().await {
+				Ok((stream, _)) => stream,
+				Err(e) => {
+					tracing::warn!(error = %e, "accepting a connection failed; backing off");
+					tokio::time::sleep(ACCEPT_BACKOFF).await;
+					continue;
+				},
+			};
 			let (state, tls) = (state.clone(), tls.clone());
 			tokio::spawn(async move {
+				let _slot = slot;
 				let Ok(Ok(stream)) =
 					tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await
 				else {
@@ -100,7 +127,12 @@ pub async fn serve(
 					let state = state.clone();
 					async move { Ok::<_, Infallible>(handle(&state, request).await) }
 				});
-				let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+				let _ = http1::Builder::new()
+					.timer(TokioTimer::new())
+					.header_read_timeout(HEADER_TIMEOUT)
+					.max_buf_size(MAX_REQUEST_HEAD)
+					.serve_connection(TokioIo::new(stream), service)
+					.await;
 			});
 		}
 	});
@@ -312,6 +344,9 @@ mod tests {
 		server_with(|_, _, _| Vec::new()).await
 	}
 
+	/// Body limit of the tests' requests.
+	const LIMIT: usize = 1 << 20;
+
 	fn fetcher(key: subxt_signer::sr25519::Keypair) -> Fetcher {
 		Fetcher::new(Arc::new(key))
 	}
@@ -323,14 +358,14 @@ mod tests {
 		assert_eq!(bytes.len(), 5 << 19);
 		assert_eq!(fetcher(dev::dave()).artifact(1, &validation).await.unwrap(), b"1,2,3\n");
 		assert_eq!(
-			&fetcher(dev::dave()).get(&base, "/orders/1/model").await.unwrap()[..],
+			&fetcher(dev::dave()).get(&base, "/orders/1/model", LIMIT).await.unwrap()[..],
 			b"model bytes"
 		);
 		assert_eq!(
-			&fetcher(dev::alice()).get(&base, "/orders/1/progress").await.unwrap()[..],
+			&fetcher(dev::alice()).get(&base, "/orders/1/progress", LIMIT).await.unwrap()[..],
 			b"progress"
 		);
-		let metrics = Fetcher::raw_get(&base, "/metrics", &[]).await.unwrap().2;
+		let metrics = Fetcher::raw_get(&base, "/metrics", &[], LIMIT).await.unwrap().2;
 		assert!(String::from_utf8_lossy(&metrics).contains("decenter_artifact_bytes_served_total"));
 	}
 
@@ -346,21 +381,27 @@ mod tests {
 		let error = fetcher(dev::bob()).artifact(1, &validation).await.unwrap_err().to_string();
 		assert!(error.contains("403"), "{error}");
 		let error =
-			fetcher(dev::bob()).get(&base, "/orders/1/model").await.unwrap_err().to_string();
+			fetcher(dev::bob()).get(&base, "/orders/1/model", LIMIT).await.unwrap_err().to_string();
 		assert!(error.contains("403"), "{error}");
 		// The client gets the model and checkpoints only once the order is completed (paid).
-		let error =
-			fetcher(dev::alice()).get(&base, "/orders/1/model").await.unwrap_err().to_string();
+		let error = fetcher(dev::alice())
+			.get(&base, "/orders/1/model", LIMIT)
+			.await
+			.unwrap_err()
+			.to_string();
 		assert!(error.contains("403") && error.contains("completed"), "{error}");
 		let error = fetcher(dev::alice())
-			.get(&base, "/orders/1/checkpoints/0")
+			.get(&base, "/orders/1/checkpoints/0", LIMIT)
 			.await
 			.unwrap_err()
 			.to_string();
 		assert!(error.contains("403"), "{error}");
 		// Listed for order 1 is not listed for order 2.
-		let error =
-			fetcher(dev::alice()).get(&base, "/orders/2/model").await.unwrap_err().to_string();
+		let error = fetcher(dev::alice())
+			.get(&base, "/orders/2/model", LIMIT)
+			.await
+			.unwrap_err()
+			.to_string();
 		assert!(error.contains("404"), "{error}");
 	}
 
@@ -372,21 +413,24 @@ mod tests {
 			hex::decode(std::str::from_utf8(&body).unwrap()).unwrap().try_into().unwrap()
 		};
 		// Ferdie signs, claiming to be Alice.
-		let (_, _, body) = Fetcher::raw_get(&base, "/challenge", &[]).await.unwrap();
+		let (_, _, body) = Fetcher::raw_get(&base, "/challenge", &[], LIMIT).await.unwrap();
 		let mut forged = auth::headers(&dev::ferdie(), &challenge(body), path);
 		forged[0].1 = hex::encode(dev::alice().public_key().0);
-		let (status, _, _) = Fetcher::raw_get(&base, path, &forged).await.unwrap();
+		let (status, _, _) = Fetcher::raw_get(&base, path, &forged, LIMIT).await.unwrap();
 		assert_eq!(status, hyper::StatusCode::UNAUTHORIZED);
 		// Alice's genuine request works once; the same headers again are refused.
-		let (_, _, body) = Fetcher::raw_get(&base, "/challenge", &[]).await.unwrap();
+		let (_, _, body) = Fetcher::raw_get(&base, "/challenge", &[], LIMIT).await.unwrap();
 		let signed = auth::headers(&dev::alice(), &challenge(body), path);
-		assert_eq!(Fetcher::raw_get(&base, path, &signed).await.unwrap().0, hyper::StatusCode::OK);
-		let (status, _, body) = Fetcher::raw_get(&base, path, &signed).await.unwrap();
+		assert_eq!(
+			Fetcher::raw_get(&base, path, &signed, LIMIT).await.unwrap().0,
+			hyper::StatusCode::OK
+		);
+		let (status, _, body) = Fetcher::raw_get(&base, path, &signed, LIMIT).await.unwrap();
 		assert_eq!(status, hyper::StatusCode::UNAUTHORIZED);
 		assert!(String::from_utf8_lossy(&body).contains("challenge"));
 		// No headers at all.
 		assert_eq!(
-			Fetcher::raw_get(&base, path, &[]).await.unwrap().0,
+			Fetcher::raw_get(&base, path, &[], LIMIT).await.unwrap().0,
 			hyper::StatusCode::UNAUTHORIZED
 		);
 	}
@@ -403,7 +447,7 @@ mod tests {
 			"/orders/..%2F..%2Fsecret/model",
 			"/orders/1/model/../../../secret",
 		] {
-			let error = alice.get(&base, path).await.unwrap_err().to_string();
+			let error = alice.get(&base, path, LIMIT).await.unwrap_err().to_string();
 			assert!(!error.contains("do not serve"), "{path}: {error}");
 			assert!(error.contains("400") || error.contains("404"), "{path}: {error}");
 		}
@@ -468,7 +512,7 @@ mod tests {
 		let other = Identity::load_or_create(&dir.join("other")).unwrap();
 		let wrong_pin = other.url(&format!("https://{}", endpoint.authority)).unwrap();
 		let error = fetcher(dev::bob())
-			.get(&wrong_pin, "/orders/1/progress")
+			.get(&wrong_pin, "/orders/1/progress", LIMIT)
 			.await
 			.unwrap_err()
 			.to_string();
@@ -476,5 +520,36 @@ mod tests {
 		let location = wrong_pin.into_bytes().try_into().unwrap();
 		let pinned_elsewhere = ArtifactCommitment { location, ..train };
 		assert!(fetcher(dev::bob()).artifact(1, &pinned_elsewhere).await.is_err());
+	}
+
+	#[tokio::test]
+	async fn an_answer_longer_than_its_limit_is_cut_off() {
+		let (base, _, _, dir) = server().await;
+		let model = OrderDir::new(&dir.join("outputs"), 1).model();
+		std::fs::write(&model, vec![7u8; 3 << 20]).unwrap();
+		let error = fetcher(dev::dave()).get(&base, "/orders/1/model", LIMIT).await.unwrap_err();
+		assert!(matches!(error, crate::fetch::FetchError::Corrupt(_)), "{error}");
+		assert!(error.to_string().contains("longer than the 1048576 bytes"), "{error}");
+		let whole = fetcher(dev::dave()).get(&base, "/orders/1/model", 4 << 20).await.unwrap();
+		assert_eq!(whole.len(), 3 << 20);
+	}
+
+	#[tokio::test]
+	async fn a_connection_that_sends_no_request_is_closed() {
+		use tokio::io::AsyncReadExt;
+		let (base, _, _, _) = server().await;
+		let endpoint = crate::tls::Endpoint::parse(&base).unwrap();
+		let tcp = tokio::net::TcpStream::connect(&endpoint.authority).await.unwrap();
+		let mut tls = endpoint
+			.connector()
+			.unwrap()
+			.connect(endpoint.server_name().unwrap(), tcp)
+			.await
+			.unwrap();
+		let started = std::time::Instant::now();
+		let mut byte = [0u8; 1];
+		let read = tokio::time::timeout(Duration::from_secs(30), tls.read(&mut byte)).await;
+		assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "still open: {read:?}");
+		assert!(started.elapsed() >= HEADER_TIMEOUT - Duration::from_secs(1));
 	}
 }

@@ -17,7 +17,7 @@ use decenter_primitives::{
 use crate::{
 	chain::{Chain, Phase, Round},
 	daemon::Role,
-	fetch::Fetcher,
+	fetch::{trained_work_bytes, Fetcher},
 	metrics::Metrics,
 	training::{self, Device},
 	workdir::{write_atomic, OrderDir},
@@ -174,7 +174,8 @@ impl Validator {
 		let expected =
 			*hashes.get(segment as usize).ok_or("segment past the revealed checkpoints")?;
 		let base = chain.endpoint_of(worker).await.map_err(|e| e.to_string())?;
-		let bytes = self.fetcher.get(&base, &format!("/orders/{id}/checkpoints/{segment}")).await?;
+		let path = format!("/orders/{id}/checkpoints/{segment}");
+		let bytes = self.fetcher.get(&base, &path, trained_work_bytes(&training)).await?;
 		let from = training::checkpoint_of(&training, "checkpoint", &bytes)?;
 		if from.hash() != expected {
 			return Err(format!("checkpoint {segment} does not hash to the revealed value"));
@@ -212,7 +213,8 @@ impl Validator {
 		let commitment = proof.commitment.as_ref().ok_or("proof not revealed")?;
 		let training = spec.variant(slot).ok_or("no spec for the slot")?;
 		let base = chain.endpoint_of(&proof.account).await.map_err(|e| e.to_string())?;
-		let bytes = self.fetcher.get(&base, &format!("/orders/{id}/model")).await?;
+		let path = format!("/orders/{id}/model");
+		let bytes = self.fetcher.get(&base, &path, trained_work_bytes(&training)).await?;
 		let parameters = training::model_parameters(&training, &bytes)?;
 		let views: Vec<&[f32]> = parameters.iter().map(Vec::as_slice).collect();
 		if model_hash(&views) != commitment.final_model {
