@@ -48,12 +48,33 @@ fn built_binary(name: &str, env_var: &str) -> PathBuf {
 	program
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A TCP port on 127.0.0.1 that is free now, for a process started later to listen on.
 pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0")
-		.and_then(|listener| listener.local_addr())
-		.map(|addr| addr.port())
-		.expect("the loopback interface has a free port")
+	free_ports(1)
+}
+
+/// The first of `count` consecutive TCP ports on 127.0.0.1 that are free now. They are taken
+/// below the kernel's ephemeral range (32768 and up on Linux), so that no outgoing
+/// connection's source port can take one before the process given it binds it (a port the
+/// kernel handed out and got back, as `bind(0)` gives, can be reused that way), and no two
+/// calls in this process get the same port.
+pub fn free_ports(count: u16) -> u16 {
+	use std::sync::atomic::{AtomicU32, Ordering};
+	const FIRST: u32 = 20_000;
+	const SPAN: u32 = 12_000;
+	static NEXT: AtomicU32 = AtomicU32::new(0);
+	// Test binaries of one run start from different places, in case two overlap.
+	let origin = (std::process::id() % 600) * 20;
+	for _ in 0..SPAN {
+		let offset = NEXT.fetch_add(u32::from(count), Ordering::SeqCst);
+		let first = FIRST + (origin + offset) % (SPAN - u32::from(count));
+		let free = (0..u32::from(count))
+			.all(|i| TcpListener::bind(("127.0.0.1", (first + i) as u16)).is_ok());
+		if free {
+			return first as u16;
+		}
+	}
+	panic!("no {count} consecutive free ports on 127.0.0.1 between {FIRST} and {}", FIRST + SPAN)
 }
 
 /// A running node process; killed on drop.

@@ -250,7 +250,9 @@ impl Network {
 async fn demo_trains_digits_from_upload_to_certificate() {
 	let work = temp_dir("demo");
 	let output = tokio::process::Command::new(decenter_binary())
-		.args(["demo", "--steps", "200", "--timeout", "400", "--work-dir"])
+		.args(["demo", "--steps", "200", "--timeout", "400", "--base-port"])
+		.arg(decenter_e2e::free_ports(7).to_string())
+		.arg("--work-dir")
 		.arg(&work)
 		.arg("--node-binary")
 		.arg(node_binary())
