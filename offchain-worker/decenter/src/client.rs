@@ -308,6 +308,10 @@ impl OrderFile {
 			},
 			None => Initialization::Seeded,
 		};
+		let weights = match &initialization {
+			Initialization::Uploaded(weights) => Some(weights.root),
+			Initialization::Seeded => None,
+		};
 		let spec = OrderSpec {
 			training: TrainingSpec {
 				model: ModelSpec {
@@ -352,6 +356,12 @@ impl OrderFile {
 			workload: Workload::Replicas(self.replicas),
 		};
 		spec.validate().map_err(|e| format!("the order is not acceptable: {e:?}"))?;
+		// Weights in this store are checked against the model now, not by the workers later.
+		let stored = weights.and_then(|root| std::fs::read(store.join(hex::encode(root))).ok());
+		if let Some(bytes) = stored {
+			training::initial_checkpoint(&spec.training, Some(&bytes))
+				.map_err(|e| format!("the initial weights do not fit this order's model: {e}"))?;
+		}
 		Ok(spec)
 	}
 }
@@ -701,5 +711,48 @@ mod tests {
 		.unwrap();
 		assert!(matches!(decay.schedule, ScheduleFile::StepDecay { every: 100, .. }));
 		assert!(fixed("learning_rate", 5.0).is_err());
+	}
+
+	#[test]
+	fn weights_that_do_not_fit_the_model_are_refused_before_signing() {
+		let dir = std::env::temp_dir().join(format!(
+			"decenter-weights-{}-{}",
+			std::process::id(),
+			rand::random::<u32>()
+		));
+		let store_dir = dir.join("store");
+		let store = ArtifactStore::open(&store_dir, 1 << 30).unwrap();
+		std::fs::write(dir.join("train.csv"), "1,2,0\n3,4,1\n5,6,0\n").unwrap();
+		let url = "https://127.0.0.1:8700";
+		upload(&store, &store_dir, &dir.join("train.csv"), url, LabelKind::Classes(Some(2)))
+			.unwrap();
+		// Weights of a 2-3-2 model.
+		let shapes = decenter_engine::model::Shapes { widths: vec![2, 3, 2] };
+		let parameters = vec![vec![0.1; 6], vec![0.0; 3], vec![0.1; 6], vec![0.0; 2]];
+		let bytes = decenter_engine::data::model_to_safetensors(&shapes, &parameters).unwrap();
+		std::fs::write(dir.join("weights.safetensors"), bytes).unwrap();
+		upload(&store, &store_dir, &dir.join("weights.safetensors"), url, LabelKind::Weights)
+			.unwrap();
+		let order = |hidden: u32| -> OrderFile {
+			serde_json::from_value(serde_json::json!({
+				"hidden": [hidden],
+				"optimizer": "sgd",
+				"learning_rate": 0.1,
+				"batch_size": 1,
+				"steps": 10,
+				"seed": 1,
+				"checkpoint_interval": 5,
+				"dataset": "train.csv",
+				"validation": "train.csv",
+				"initial_weights": "weights.safetensors",
+				"capacity": 1,
+				"budget": 10,
+			}))
+			.unwrap()
+		};
+		let error = order(4).spec(&store_dir, &dir).unwrap_err();
+		assert!(error.contains("do not fit this order's model"), "{error}");
+		assert!(error.contains("layers.0.weight"), "{error}");
+		assert!(order(3).spec(&store_dir, &dir).is_ok());
 	}
 }

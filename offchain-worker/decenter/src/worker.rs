@@ -162,6 +162,10 @@ impl Worker {
 			let path = dir.path().join("weights");
 			if !path.exists() {
 				let bytes = self.fetcher.artifact(id, weights).await?;
+				// Weights that do not fit the model would fail training after confirming.
+				training::initial_checkpoint(&spec.training, Some(&bytes)).map_err(|e| {
+					FetchError::Corrupt(format!("the initial weights do not fit the spec: {e}"))
+				})?;
 				write_atomic(&path, &bytes).map_err(|e| local(e.to_string()))?;
 			}
 		}
