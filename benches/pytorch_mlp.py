@@ -1,7 +1,9 @@
 """PyTorch side of the engine benchmark: the same MLPs, data, batch and optimizer as
 offchain-worker/engine/benches/training.rs, on the CPU with a fixed thread count.
 
-usage: python benches/pytorch_mlp.py THREADS  ->  one JSON line per case: samples per second
+usage: python benches/pytorch_mlp.py THREADS ISA  ->  one JSON line per case: samples per
+second, labelled with ISA (the set benches/compare.sh restricted PyTorch to through
+ATEN_CPU_CAPABILITY and DNNL_MAX_CPU_ISA) and the capability PyTorch reports it used.
 """
 import csv
 import json
@@ -68,14 +70,16 @@ def throughput(widths, batch, data, seconds=5.0):
 
 
 def main():
-    threads = int(sys.argv[1])
+    threads, isa = int(sys.argv[1]), sys.argv[2]
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
     for name, widths, batch, data in [
         ("digits_64-128-10_b32", [64, 128, 10], 32, digits()),
         ("mnist_784-256-256-10_b128", [784, 256, 256, 10], 128, synthetic_mnist()),
     ]:
-        print(json.dumps({"case": name, "threads": threads, "torch": torch.__version__,
+        print(json.dumps({"case": name, "threads": threads, "isa": isa,
+                          "torch": torch.__version__,
+                          "capability": torch.backends.cpu.get_cpu_capability(),
                           "samples_per_s": throughput(widths, batch, data)}), flush=True)
 
 

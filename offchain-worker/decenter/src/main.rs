@@ -80,8 +80,9 @@ struct DaemonArgs {
 	/// Where orders' data, checkpoints and salts are kept.
 	#[arg(long)]
 	data_dir: PathBuf,
-	/// Where to train and re-execute.
-	#[arg(long, value_enum, default_value = "auto")]
+	/// Where to train and re-execute: auto (GPU 0 if one opens, else the CPU), cpu, cuda (GPU
+	/// 0) or cuda:N.
+	#[arg(long, default_value = "auto")]
 	device: DeviceChoice,
 	/// Declared capacity in GFLOP/s; measured by a one-second calibration run when absent.
 	#[arg(long)]

@@ -30,31 +30,51 @@ use crate::{
 	workdir::{write_atomic, OrderDir, Progress},
 };
 
-/// Where training runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Where training runs, as `--device` takes it: `auto`, `cpu`, `cuda` (GPU 0) or `cuda:N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceChoice {
-	/// The GPU when a CUDA driver and GPU are found, the CPU otherwise.
+	/// GPU 0 when a CUDA driver and GPU are found, the CPU otherwise.
 	Auto,
 	/// The CPU (the reference), on every core.
 	Cpu,
-	/// GPU 0; fails when there is none.
-	Cuda,
+	/// GPU `N`; fails when it cannot be opened.
+	Cuda(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+	type Err = String;
+
+	fn from_str(s: &str) -> Result<Self, String> {
+		match s {
+			"auto" => Ok(DeviceChoice::Auto),
+			"cpu" => Ok(DeviceChoice::Cpu),
+			"cuda" => Ok(DeviceChoice::Cuda(0)),
+			other => other
+				.strip_prefix("cuda:")
+				.and_then(|n| n.parse().ok())
+				.map(DeviceChoice::Cuda)
+				.ok_or_else(|| format!("unknown device {other:?}: use auto, cpu, cuda or cuda:N")),
+		}
+	}
 }
 
 /// The device picked at start-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Device {
 	Cpu,
-	Cuda,
+	/// The GPU with this ordinal.
+	Cuda(usize),
 }
 
 impl Device {
 	pub fn pick(choice: DeviceChoice) -> Result<Device, String> {
 		match choice {
 			DeviceChoice::Cpu => Ok(Device::Cpu),
-			DeviceChoice::Cuda => Cuda::new(0).map(|_| Device::Cuda).map_err(|e| e.to_string()),
+			DeviceChoice::Cuda(gpu) => {
+				Cuda::new(gpu).map(|_| Device::Cuda(gpu)).map_err(|e| e.to_string())
+			},
 			DeviceChoice::Auto => match Cuda::new(0) {
-				Ok(_) => Ok(Device::Cuda),
+				Ok(_) => Ok(Device::Cuda(0)),
 				Err(why) => {
 					tracing::info!("{why}");
 					Ok(Device::Cpu)
@@ -66,12 +86,12 @@ impl Device {
 	/// A description for the staking registration.
 	pub fn describe(self) -> String {
 		match self {
-			Device::Cpu => format!(
-				"CPU, {} threads",
-				std::thread::available_parallelism().map_or(1, |n| n.get())
-			),
-			Device::Cuda => {
-				Cuda::new(0).map(|gpu| gpu.name()).unwrap_or_else(|_| "CUDA GPU".into())
+			Device::Cpu => match Cpu::new(0) {
+				Ok(cpu) => format!("CPU, {} threads, {}", cpu.threads(), cpu.isa()),
+				Err(_) => "CPU".into(),
+			},
+			Device::Cuda(gpu) => {
+				Cuda::new(gpu).map(|gpu| gpu.name()).unwrap_or_else(|_| format!("cuda:{gpu}"))
 			},
 		}
 	}
@@ -87,8 +107,8 @@ macro_rules! on_device {
 					let $backend = Cpu::new(0)?;
 					$body
 				},
-				Device::Cuda => {
-					let $backend = Cuda::new(0)?;
+				Device::Cuda(gpu) => {
+					let $backend = Cuda::new(gpu)?;
 					$body
 				},
 			}
@@ -360,8 +380,8 @@ pub fn run(
 		_ => (initial, Trace::default()),
 	};
 	let device_name = match device {
-		Device::Cpu => "cpu",
-		Device::Cuda => "cuda",
+		Device::Cpu => "cpu".to_string(),
+		Device::Cuda(gpu) => format!("cuda:{gpu}"),
 	};
 	let mut observer = DiskObserver {
 		dir,
@@ -415,4 +435,31 @@ pub fn run(
 	let saved = serde_json::to_vec(&SavedTrace::of(&trace, true)).map_err(|e| e.to_string())?;
 	write_atomic(&dir.trace(), &saved).map_err(|e| e.to_string())?;
 	Ok((last, trace))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn device_names_parse_and_a_wrong_one_says_what_is_accepted() {
+		assert_eq!("auto".parse(), Ok(DeviceChoice::Auto));
+		assert_eq!("cpu".parse(), Ok(DeviceChoice::Cpu));
+		assert_eq!("cuda".parse(), Ok(DeviceChoice::Cuda(0)));
+		assert_eq!("cuda:3".parse(), Ok(DeviceChoice::Cuda(3)));
+		for wrong in ["gpu", "cuda:", "cuda:x", "cuda:-1"] {
+			let err = wrong.parse::<DeviceChoice>().unwrap_err();
+			assert!(err.contains("auto, cpu, cuda or cuda:N"), "{wrong}: {err}");
+		}
+	}
+
+	#[test]
+	fn without_a_driver_auto_picks_the_cpu_and_cuda_says_why_not() {
+		if decenter_engine::cuda::driver_present() {
+			return;
+		}
+		assert_eq!(Device::pick(DeviceChoice::Auto), Ok(Device::Cpu));
+		let err = Device::pick(DeviceChoice::Cuda(1)).unwrap_err();
+		assert!(err.contains("no CUDA driver"), "{err}");
+	}
 }

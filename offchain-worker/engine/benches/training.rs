@@ -1,6 +1,8 @@
 //! Training throughput of the CPU engine (samples per second, one optimizer step per
-//! iteration), GEMM throughput (FLOP/s), and the cost of a validator's re-execution.
-//! `benches/compare.sh` runs this and the PyTorch side and writes the table of BENCHMARKS.md.
+//! iteration), GEMM throughput (FLOP/s) against the measured FMA peak of one core, and the
+//! cost of a validator's re-execution. Every case runs on each vector instruction set this
+//! CPU executes (`avx512`, `avx2`), as `CASE/ISA_Tt`. `benches/compare.sh` runs this and the
+//! PyTorch side and writes the tables of BENCHMARKS.md.
 //!
 //! cargo bench -p decenter-engine --bench training
 
@@ -8,7 +10,7 @@ use std::{hint::black_box, path::PathBuf, time::Duration};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use decenter_engine::{
-	cpu::Cpu,
+	cpu::{Cpu, Isa},
 	data::{load_csv, Targets},
 	model::Checkpoint,
 	pot::{replay, train, Quiet, Trace},
@@ -57,6 +59,11 @@ fn synthetic_mnist() -> Dataset {
 	Dataset { features, targets, records, feature_width: 784, target_width: 1 }
 }
 
+/// The vector instruction sets this CPU executes (the portable kernel is no target).
+fn vector_isas() -> Vec<Isa> {
+	Isa::available().into_iter().filter(|isa| *isa != Isa::Portable).collect()
+}
+
 fn training_throughput(c: &mut Criterion) {
 	let cases = [
 		("digits_64-128-10_b32", spec(&[64, 128, 10], 32, 1 << 30, 1 << 30), digits()),
@@ -70,13 +77,15 @@ fn training_throughput(c: &mut Criterion) {
 	group.measurement_time(Duration::from_secs(5));
 	for (name, spec, data) in &cases {
 		group.throughput(Throughput::Elements(spec.batch_size as u64));
-		for threads in [1, 2] {
-			let cpu = Cpu::new(threads).expect("threads");
-			let mut trainer =
-				Trainer::new(cpu, spec, data, &Checkpoint::seeded(spec)).expect("trainer");
-			group.bench_function(BenchmarkId::new(*name, format!("{threads}t")), |b| {
-				b.iter(|| black_box(trainer.train_step().expect("step")))
-			});
+		for isa in vector_isas() {
+			for threads in [1, 2] {
+				let cpu = Cpu::with_isa(threads, isa).expect("threads");
+				let mut trainer =
+					Trainer::new(cpu, spec, data, &Checkpoint::seeded(spec)).expect("trainer");
+				group.bench_function(BenchmarkId::new(*name, format!("{isa}_{threads}t")), |b| {
+					b.iter(|| black_box(trainer.train_step().expect("step")))
+				});
+			}
 		}
 	}
 	group.finish();
@@ -91,29 +100,31 @@ fn gemm_throughput(c: &mut Criterion) {
 		let b: Vec<f32> = (0..red * cols).map(|_| stream.next_unit()).collect();
 		let mut out = vec![0.0; rows * cols];
 		group.throughput(Throughput::Elements(2 * (rows * red * cols) as u64));
-		for threads in [1, 2] {
-			let cpu = Cpu::new(threads).expect("threads");
-			group.bench_function(
-				BenchmarkId::new(format!("{rows}x{red}x{cols}"), format!("{threads}t")),
-				|bench| bench.iter(|| cpu.gemm(&a, red, 1, &b, &mut out, rows, red, cols)),
-			);
+		for isa in vector_isas() {
+			for threads in [1, 2] {
+				let cpu = Cpu::with_isa(threads, isa).expect("threads");
+				group.bench_function(
+					BenchmarkId::new(format!("{rows}x{red}x{cols}"), format!("{isa}_{threads}t")),
+					|bench| bench.iter(|| cpu.gemm(&a, red, 1, &b, &mut out, rows, red, cols)),
+				);
+			}
 		}
 	}
 	group.finish();
 }
 
-/// The machine's f32 FMA throughput on one core: 16 independent AVX-512 accumulators (or 8
-/// AVX2 ones), fused multiply-adds only. The real peak that the nominal formula approximates.
+/// The machine's f32 FMA throughput on one core for each vector set: independent
+/// accumulators (16 zmm, or 10 ymm of AVX2's 16 registers), fused multiply-adds only. The
+/// real peak that the nominal `GHz × lanes × 2 units × 2` formula approximates, and the one
+/// `benches/compare.sh` measures the GEMM against.
 fn fma_peak(c: &mut Criterion) {
 	#[cfg(target_arch = "x86_64")]
 	{
+		use std::arch::x86_64::*;
 		const ITERATIONS: u64 = 100_000;
-		if !is_x86_feature_detected!("avx512f") {
-			return;
-		}
+
 		#[target_feature(enable = "avx512f")]
-		unsafe fn chains(x: f32) -> f32 {
-			use std::arch::x86_64::*;
+		fn zmm_chains(x: f32) -> f32 {
 			let (a, b) = (_mm512_set1_ps(x), _mm512_set1_ps(0.999));
 			let mut acc = [_mm512_set1_ps(1.0); 16];
 			for _ in 0..ITERATIONS {
@@ -121,18 +132,43 @@ fn fma_peak(c: &mut Criterion) {
 					*v = _mm512_fmadd_ps(*v, b, a);
 				}
 			}
-			let mut sum = _mm512_setzero_ps();
-			for v in acc {
-				sum = _mm512_add_ps(sum, v);
-			}
+			let sum = acc.into_iter().fold(_mm512_setzero_ps(), |s, v| _mm512_add_ps(s, v));
 			_mm512_reduce_add_ps(sum)
 		}
+
+		#[target_feature(enable = "avx2,fma")]
+		fn ymm_chains(x: f32) -> f32 {
+			let (a, b) = (_mm256_set1_ps(x), _mm256_set1_ps(0.999));
+			let mut acc = [_mm256_set1_ps(1.0); 10];
+			for _ in 0..ITERATIONS {
+				for v in acc.iter_mut() {
+					*v = _mm256_fmadd_ps(*v, b, a);
+				}
+			}
+			let sum = acc.into_iter().fold(_mm256_setzero_ps(), |s, v| _mm256_add_ps(s, v));
+			let mut lanes = [0.0f32; 8];
+			// SAFETY: `lanes` holds 8 floats.
+			unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
+			lanes.iter().sum()
+		}
+
 		let mut group = c.benchmark_group("gemm");
-		group.throughput(Throughput::Elements(ITERATIONS * 16 * 16 * 2));
-		// SAFETY: the CPU has AVX-512F (checked above).
-		group.bench_function(BenchmarkId::new("fma_peak", "1t"), |b| {
-			b.iter(|| unsafe { chains(black_box(1e-3)) })
-		});
+		for isa in vector_isas() {
+			let flops = match isa {
+				Isa::Avx512 => ITERATIONS * 16 * 16 * 2,
+				_ => ITERATIONS * 10 * 8 * 2,
+			};
+			group.throughput(Throughput::Elements(flops));
+			// SAFETY: `vector_isas` lists only sets this CPU executes.
+			group.bench_function(BenchmarkId::new("fma_peak", format!("{isa}_1t")), |b| {
+				b.iter(|| unsafe {
+					match isa {
+						Isa::Avx512 => zmm_chains(black_box(1e-3)),
+						_ => ymm_chains(black_box(1e-3)),
+					}
+				})
+			});
+		}
 		group.finish();
 	}
 }

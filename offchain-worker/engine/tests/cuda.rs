@@ -360,6 +360,24 @@ fn activations_agree_on_zeros_of_both_signs_infinities_and_nan() {
 }
 
 #[test]
+fn the_driver_the_ptx_needs_follows_its_declared_isa() {
+	let declared = kernels::PTX
+		.lines()
+		.find_map(|line| line.trim().strip_prefix(".version "))
+		.expect("the PTX declares its ISA version");
+	assert_eq!(
+		declared.trim(),
+		kernels::PTX_ISA,
+		"a new NVRTC made the PTX: update PTX_ISA and PTX_NEEDS_DRIVER in src/cuda/kernels.rs"
+	);
+	// PTX ISA 8.0 … 8.5 came with CUDA 12.0 … 12.5.
+	let (major, minor) = declared.trim().split_once('.').expect("major.minor");
+	let (major, minor): (i32, i32) = (major.parse().unwrap(), minor.parse().unwrap());
+	assert_eq!(major, 8, "map the new ISA to its CUDA release here");
+	assert_eq!(kernels::PTX_NEEDS_DRIVER, 12_000 + minor * 10);
+}
+
+#[test]
 fn without_a_driver_the_backend_turns_itself_off_and_with_one_it_matches_the_cpu() {
 	if !cuda::driver_present() {
 		let error = Cuda::new(0).err().expect("no driver, no backend");

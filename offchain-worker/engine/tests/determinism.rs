@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use decenter_engine::{
 	backend::Reference,
-	cpu::Cpu,
+	cpu::{Cpu, Isa},
 	model::Checkpoint,
 	pot::{replay, train, Observer, Quiet, Trace},
 	train::Trainer,
@@ -50,6 +50,24 @@ fn digits_500_steps_same_hash_on_every_backend_and_thread_count() {
 	let early: f32 = trace_1.losses[..20].iter().sum::<f32>() / 20.0;
 	let late: f32 = trace_1.losses[480..].iter().sum::<f32>() / 20.0;
 	assert!(late < 0.5 * early, "loss {early} -> {late}");
+
+	// Every instruction set this CPU executes gives the same bits (the AVX2 and portable
+	// kernels too, on an AVX-512 machine).
+	for isa in Isa::available() {
+		for threads in [1, 2] {
+			let (last, trace) = train(
+				Cpu::with_isa(threads, isa).unwrap(),
+				&spec,
+				&data,
+				&start,
+				Trace::default(),
+				&mut Quiet,
+			)
+			.unwrap();
+			assert_eq!(trace, trace_1, "{isa}, {threads} threads");
+			assert_eq!(last, last_1, "{isa}, {threads} threads");
+		}
+	}
 
 	// The plain-loop reference agrees on the first checkpoints (all of it is slow in debug).
 	let short = digits_spec(100, adam());

@@ -1,13 +1,14 @@
 //! Each CPU kernel gives the plain loop's bits for awkward shapes (tile remainders in
-//! rows and columns) and any thread count; the math functions are pure functions of
-//! their input bits.
+//! rows and columns, reductions longer than one blocking slice, more columns than one packed
+//! block), on every instruction set this CPU executes and any thread count; the math
+//! functions are pure functions of their input bits.
 
 mod common;
 
 use common::{bits, random};
 use decenter_engine::{
 	backend::{Backend, Reference},
-	cpu::Cpu,
+	cpu::{Cpu, Isa},
 	math,
 	ops::Update,
 };
@@ -22,12 +23,19 @@ const SHAPES: &[(usize, usize, usize)] = &[
 	(32, 64, 128),
 	(33, 129, 65),
 	(128, 300, 31),
+	(13, 600, 70),
+	(25, 520, 200),
+	(5, 20, 1100),
+	(0, 4, 3),
+	(3, 0, 5),
 ];
 
 #[test]
 fn dense_kernels_match_the_plain_loops() {
-	for threads in [1, 2, 3] {
-		let cpu = Cpu::new(threads).unwrap();
+	for (isa, threads) in
+		Isa::available().into_iter().flat_map(|isa| [(isa, 1), (isa, 2), (isa, 3)])
+	{
+		let cpu = Cpu::with_isa(threads, isa).unwrap();
 		for (salt, &(m, k, n)) in SHAPES.iter().enumerate() {
 			let salt = salt as u32 * 8;
 			let a = random(m * k, salt, 4.0);
@@ -38,26 +46,39 @@ fn dense_kernels_match_the_plain_loops() {
 			let (mut z_ref, mut z_cpu) = (vec![0.0; m * n], vec![0.0; m * n]);
 			Reference.dense_forward(&a, &w, &bias, &mut z_ref, m, k, n).unwrap();
 			cpu.dense_forward(&a, &w, &bias, &mut z_cpu, m, k, n).unwrap();
-			assert_eq!(bits(&z_ref), bits(&z_cpu), "forward {m}x{k}x{n}, {threads} threads");
+			assert_eq!(bits(&z_ref), bits(&z_cpu), "forward {m}x{k}x{n}, {isa}, {threads} threads");
 
 			let (mut dw_ref, mut db_ref) = (vec![0.0; k * n], vec![0.0; n]);
 			let (mut dw_cpu, mut db_cpu) = (vec![0.0; k * n], vec![0.0; n]);
 			Reference.dense_backward_params(&a, &dz, &mut dw_ref, &mut db_ref, m, k, n).unwrap();
 			cpu.dense_backward_params(&a, &dz, &mut dw_cpu, &mut db_cpu, m, k, n).unwrap();
-			assert_eq!(bits(&dw_ref), bits(&dw_cpu), "dW {m}x{k}x{n}");
-			assert_eq!(bits(&db_ref), bits(&db_cpu), "db {m}x{k}x{n}");
+			assert_eq!(bits(&dw_ref), bits(&dw_cpu), "dW {m}x{k}x{n}, {isa}, {threads} threads");
+			assert_eq!(bits(&db_ref), bits(&db_cpu), "db {m}x{k}x{n}, {isa}, {threads} threads");
 
 			let (mut da_ref, mut da_cpu) = (vec![0.0; m * k], vec![0.0; m * k]);
 			Reference.dense_backward_input(&dz, &w, &mut da_ref, m, k, n).unwrap();
 			cpu.dense_backward_input(&dz, &w, &mut da_cpu, m, k, n).unwrap();
-			assert_eq!(bits(&da_ref), bits(&da_cpu), "dA {m}x{k}x{n}");
+			assert_eq!(bits(&da_ref), bits(&da_cpu), "dA {m}x{k}x{n}, {isa}, {threads} threads");
 		}
 	}
 }
 
 #[test]
 fn elementwise_kernels_match_the_plain_loops() {
-	let cpu = Cpu::new(2).unwrap();
+	for isa in Isa::available() {
+		elementwise_kernels_match_on(&Cpu::with_isa(2, isa).unwrap());
+	}
+}
+
+#[test]
+fn a_set_this_cpu_lacks_is_refused_with_what_it_runs() {
+	for isa in Isa::ALL.into_iter().filter(|isa| !isa.supported()) {
+		let err = Cpu::with_isa(1, isa).err().expect("refused").0;
+		assert!(err.contains("portable"), "{err}");
+	}
+}
+
+fn elementwise_kernels_match_on(cpu: &Cpu) {
 	let (m, n) = (13, 10);
 	let z = random(m * n, 100, 4.0);
 	for activation in [Activation::Relu, Activation::Tanh] {

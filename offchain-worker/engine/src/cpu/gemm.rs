@@ -1,270 +1,313 @@
-//! The CPU kernels. One micro-kernel computes an `MR×NR` tile of outputs, each with its
-//! own accumulator running over the reduction index in ascending order with fused
-//! multiply-add: the plain loop's sequence, kept in registers and vectorized across the
-//! tile's independent columns. Compiled once per instruction set and chosen at run time;
-//! fma is correctly rounded, so every instruction set gives the same bits.
+//! The blocked product `C = A·B`, BLIS-style: `B` packed `KC×NC` at a time into panels of
+//! the micro-kernel's width (kept in L2), `A` read one `MR×KC` panel at a time (kept in L1:
+//! in place when its rows run along the reduction, as in the forward pass, else packed), and
+//! the micro-kernel over every tile.
+//!
+//! Blocking never reorders a sum: each output's accumulator runs over the reduction index in
+//! ascending order, and between reduction slices it waits in `C` (a store and a load of an
+//! f32 are exact), so every output is the plain loop's fma chain from `0.0`. Threads split
+//! the outputs into rectangles, never a sum, so any thread count gives the same bits.
 
-use rayon::prelude::*;
+use std::{cell::RefCell, ops::Range};
 
-use decenter_primitives::spec::{Activation, Loss};
+use super::{
+	isa::Isa,
+	kernels::{portable::Portable, MicroKernel, Tile},
+};
 
-use crate::ops::{self, Update};
+/// The reduction slice per pass: long enough to hide loading and storing the accumulators,
+/// short enough that an `A` panel (`MR·KC` floats, 12 KiB for AVX-512) stays in L1. (Cutting
+/// 784 into four equal slices instead of 3 × 256 + 16 measured 3–5% slower.)
+const KC: usize = 256;
+/// Columns of `B` packed per pass: a `KC×NC` block is 512 KiB, within L2.
+const NC: usize = 512;
+/// Below this many multiply-adds (about 10 µs of one core) a product runs on the calling
+/// thread alone: splitting it gains less than the hand-over and the packing each part repeats
+/// (measured: no gain at 2¹⁷ on the digits MLP).
+const PARALLEL_THRESHOLD: usize = 1 << 20;
 
-/// Columns per tile: two AVX-512 vectors, four AVX2 vectors.
-const NR: usize = 32;
-/// Rows per tile.
-const MR: usize = 8;
-/// Below this many multiply-adds a product runs on the calling thread.
-const PARALLEL_THRESHOLD: usize = 1 << 16;
-
-/// The instruction sets the kernels are compiled for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Isa {
-	/// AVX-512F with FMA.
-	Avx512,
-	/// AVX2 with FMA.
-	Avx2,
-	/// No vector FMA: scalar `fmaf` (correctly rounded in software or libm).
-	Portable,
-}
-
-impl Isa {
-	/// The best set this CPU has.
-	pub fn detect() -> Self {
-		#[cfg(target_arch = "x86_64")]
-		{
-			if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-				return Isa::Avx512;
-			}
-			if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-				return Isa::Avx2;
-			}
-		}
-		Isa::Portable
-	}
-
-	/// Its name in logs.
-	pub fn name(&self) -> &'static str {
-		match self {
-			Isa::Avx512 => "avx512+fma",
-			Isa::Avx2 => "avx2+fma",
-			Isa::Portable => "portable",
-		}
-	}
-}
-
-/// The operands of one product (see [`super::Cpu::gemm`]).
+/// The operands of one product: `A(row, p) = a[row·a_row + p·a_red]`,
+/// `B(p, col) = b[p·b_red + col·b_col]`, `C` row-major `rows×cols`.
 pub struct Operands<'a> {
 	pub a: &'a [f32],
-	pub row_stride: usize,
-	pub red_stride: usize,
+	pub a_row: usize,
+	pub a_red: usize,
 	pub b: &'a [f32],
+	pub b_red: usize,
+	pub b_col: usize,
 	pub rows: usize,
 	pub red: usize,
 	pub cols: usize,
 }
 
-/// Runs `body` compiled for `isa`.
-macro_rules! dispatch {
-	($isa:expr, $body:expr) => {{
+/// `c = A·B` with the plain loop's per-element order, in `threads` rectangles (the calling
+/// thread's and `helpers`').
+///
+/// Panics when `c` is shorter than `rows·cols` or an operand shorter than its strides say.
+pub fn run(
+	isa: Isa,
+	op: &Operands<'_>,
+	c: &mut [f32],
+	threads: usize,
+	helpers: Option<&super::helpers::Helpers>,
+) {
+	match isa {
 		#[cfg(target_arch = "x86_64")]
-		{
-			#[target_feature(enable = "avx512f,avx2,fma")]
-			unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
-				f()
-			}
-			#[target_feature(enable = "avx2,fma")]
-			unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
-				f()
-			}
-			match $isa {
-				// SAFETY: `Isa::detect` chose these only where the CPU has the features.
-				Isa::Avx512 => unsafe { avx512($body) },
-				Isa::Avx2 => unsafe { avx2($body) },
-				Isa::Portable => ($body)(),
-			}
-		}
-		#[cfg(not(target_arch = "x86_64"))]
-		{
-			let _ = $isa;
-			($body)()
-		}
-	}};
+		Isa::Avx512 => run_with::<super::kernels::avx512::Avx512>(op, c, threads, helpers),
+		#[cfg(target_arch = "x86_64")]
+		Isa::Avx2 => run_with::<super::kernels::avx2::Avx2>(op, c, threads, helpers),
+		_ => run_with::<Portable>(op, c, threads, helpers),
+	}
 }
 
-/// `c = A·B` with the plain loop's per-element order.
-pub fn run(isa: Isa, op: &Operands<'_>, c: &mut [f32]) {
-	let blocks = op.cols.div_ceil(NR);
-	// B packed column block by column block, each `red×NR`, zero-padded past `cols`.
-	let mut packed = vec![0.0f32; blocks * op.red * NR];
-	for (jb, panel) in packed.chunks_exact_mut(op.red * NR).enumerate() {
-		let j0 = jb * NR;
-		let width = NR.min(op.cols - j0);
-		for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
-			row[..width].copy_from_slice(&op.b[p * op.cols + j0..p * op.cols + j0 + width]);
-		}
+/// `C`'s storage, shared by the threads that each write their own rectangle of it.
+struct Output {
+	ptr: *mut f32,
+	cols: usize,
+}
+
+// SAFETY: the threads given one `Output` write disjoint rectangles (`split`), and the slice it
+// points into stays borrowed mutably by `run_with` until they are all done.
+unsafe impl Sync for Output {}
+
+fn run_with<K: MicroKernel>(
+	op: &Operands<'_>,
+	c: &mut [f32],
+	threads: usize,
+	helpers: Option<&super::helpers::Helpers>,
+) {
+	let c = &mut c[..op.rows * op.cols];
+	if c.is_empty() {
+		return;
 	}
-	let packed = &packed;
-	let work = |(tile, c_rows): (usize, &mut [f32])| {
-		dispatch!(isa, || compute_rows(isa, op, packed, tile * MR, c_rows))
+	if op.red == 0 {
+		c.fill(0.0);
+		return;
+	}
+	check_operands(op);
+	let out = Output { ptr: c.as_mut_ptr(), cols: op.cols };
+	if op.rows * op.red * op.cols < PARALLEL_THRESHOLD || threads == 1 {
+		product::<K>(op, &out, 0..op.rows, 0..op.cols);
+		return;
+	}
+	super::share(helpers, split::<K>(op, threads), &|(rows, cols)| {
+		product::<K>(op, &out, rows, cols)
+	});
+}
+
+/// The last index either operand is read at must be inside it (the packing loops index
+/// safely too; this says which operand was wrong). `C` is not empty.
+fn check_operands(op: &Operands<'_>) {
+	let last_a = (op.rows - 1) * op.a_row + (op.red - 1) * op.a_red;
+	let last_b = (op.red - 1) * op.b_red + (op.cols - 1) * op.b_col;
+	assert!(
+		last_a < op.a.len(),
+		"gemm: A has {} floats, its strides need {}",
+		op.a.len(),
+		last_a + 1
+	);
+	assert!(
+		last_b < op.b.len(),
+		"gemm: B has {} floats, its strides need {}",
+		op.b.len(),
+		last_b + 1
+	);
+}
+
+/// One rectangle of `C` per thread: column ranges of whole panels when there are at least two
+/// panels a thread (each thread then packs only its own part of `B`), else row ranges of
+/// whole tiles.
+fn split<K: MicroKernel>(op: &Operands<'_>, threads: usize) -> Vec<(Range<usize>, Range<usize>)> {
+	let panels = op.cols.div_ceil(K::NR);
+	let tiles = op.rows.div_ceil(K::MR);
+	let ranges = |units: usize, width: usize, end: usize| -> Vec<Range<usize>> {
+		let parts = threads.min(units).max(1);
+		(0..parts)
+			.map(|t| {
+				(t * units / parts * width).min(end)..((t + 1) * units / parts * width).min(end)
+			})
+			.filter(|range| !range.is_empty())
+			.collect()
 	};
-	let chunk = MR * op.cols;
-	if op.rows * op.red * op.cols < PARALLEL_THRESHOLD || rayon::current_num_threads() == 1 {
-		c[..op.rows * op.cols].chunks_mut(chunk).enumerate().for_each(work);
+	if panels >= 2 * threads {
+		ranges(panels, K::NR, op.cols).into_iter().map(|cols| (0..op.rows, cols)).collect()
 	} else {
-		c[..op.rows * op.cols].par_chunks_mut(chunk).enumerate().for_each(work);
+		ranges(tiles, K::MR, op.rows).into_iter().map(|rows| (rows, 0..op.cols)).collect()
 	}
 }
 
-/// Rows `row0 ..` of `c` (as many as `c_rows` holds, at most `MR`).
+/// Packing buffers, reused by each thread across products.
+#[derive(Default)]
+struct Packed {
+	a: Vec<f32>,
+	b: Vec<f32>,
+}
+
+thread_local! {
+	static PACKED: RefCell<Packed> = RefCell::new(Packed::default());
+}
+
+/// The outputs `rows × cols` of `C`.
+fn product<K: MicroKernel>(
+	op: &Operands<'_>,
+	out: &Output,
+	rows: Range<usize>,
+	cols: Range<usize>,
+) {
+	PACKED.with(|packed| {
+		let packed = &mut *packed.borrow_mut();
+		for jc in cols.clone().step_by(NC) {
+			let nc = NC.min(cols.end - jc);
+			let panels = nc.div_ceil(K::NR);
+			for pc in (0..op.red).step_by(KC) {
+				let kc = KC.min(op.red - pc);
+				let b = aligned(&mut packed.b, panels * kc * K::NR);
+				pack_b::<K>(op, pc..pc + kc, jc..jc + nc, b);
+				for ir in rows.clone().step_by(K::MR) {
+					let mr = K::MR.min(rows.end - ir);
+					let a = if op.a_red == 1 {
+						// Rows contiguous along the reduction: read in place.
+						PanelA::InPlace { start: ir * op.a_row + pc }
+					} else {
+						let a = aligned(&mut packed.a, K::MR * kc);
+						pack_a::<K>(op, ir..ir + mr, pc..pc + kc, a);
+						PanelA::Packed(a)
+					};
+					for (u, panel) in b.chunks_exact(kc * K::NR).enumerate() {
+						let j = jc + u * K::NR;
+						let nr = K::NR.min(jc + nc - j);
+						tile::<K>(op, out, (ir, mr), (j, nr), kc, &a, panel, pc == 0);
+					}
+				}
+			}
+		}
+	})
+}
+
+/// Where a tile's rows of `A` come from.
+enum PanelA<'a> {
+	/// A packed panel: `A(r, p)` at `r + p·MR`.
+	Packed(&'a [f32]),
+	/// `op.a` itself: `A(r, p)` at `start + r·a_row + p` (rows contiguous along the reduction).
+	InPlace { start: usize },
+}
+
+/// The micro-kernel on the tile at row `ir`, column `j`, cut to `mr × nr` at `C`'s edge.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn compute_rows(isa: Isa, op: &Operands<'_>, packed: &[f32], row0: usize, c_rows: &mut [f32]) {
-	let rows = c_rows.len() / op.cols;
-	for (jb, panel) in packed.chunks_exact(op.red * NR).enumerate() {
-		let j0 = jb * NR;
-		let width = NR.min(op.cols - j0);
-		if rows == MR {
-			let acc = full_tile(isa, op, panel, row0);
-			for (r, out) in acc.iter().enumerate() {
-				c_rows[r * op.cols + j0..r * op.cols + j0 + width].copy_from_slice(&out[..width]);
+fn tile<K: MicroKernel>(
+	op: &Operands<'_>,
+	out: &Output,
+	(ir, mr): (usize, usize),
+	(j, nr): (usize, usize),
+	kc: usize,
+	a: &PanelA<'_>,
+	b: &[f32],
+	first: bool,
+) {
+	debug_assert!(b.len() >= kc * K::NR);
+	let (a_ptr, a_rs, a_ps) = match a {
+		PanelA::Packed(panel) => {
+			debug_assert!(panel.len() >= kc * K::MR);
+			(panel.as_ptr(), 1, K::MR)
+		},
+		// SAFETY: `start` is `A(ir, pc)`, an index inside `op.a` (`check_operands`).
+		PanelA::InPlace { start } => (unsafe { op.a.as_ptr().add(*start) }, op.a_row, 1),
+	};
+	// SAFETY: `A(ir + r, pc + p)` for `r < mr`, `p < kc` lies inside the packed panel or inside
+	// `op.a` (`check_operands` checked the last index); `b` is a packed panel of `kc·NR` floats;
+	// rows `ir .. ir + mr` and columns `j .. j + nr` lie inside `C` and inside this thread's
+	// rectangle, which no other thread touches; the kernel's set is one `Isa::check` accepted
+	// (`run` takes it from the `Cpu`).
+	unsafe {
+		K::tile(Tile {
+			kc,
+			a: a_ptr,
+			a_rs,
+			a_ps,
+			b: b.as_ptr(),
+			c: out.ptr.add(ir * out.cols + j),
+			ldc: out.cols,
+			rows: mr,
+			cols: nr,
+			first,
+		})
+	};
+}
+
+/// `len` floats of `buffer` starting on a 64-byte boundary, so that no vector load of a
+/// packed panel straddles two cache lines.
+fn aligned(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+	const LINE: usize = 16;
+	if buffer.len() < len + LINE {
+		buffer.resize(len + LINE, 0.0);
+	}
+	let offset = buffer.as_ptr().align_offset(64).min(LINE);
+	&mut buffer[offset..offset + len]
+}
+
+/// `A`'s rows `rows` × reduction `red` as one panel: `dst[p·MR + r] = A(rows.start + r,
+/// red.start + p)`. Rows past `C`'s edge are left as they are: the kernel reads only `rows`.
+fn pack_a<K: MicroKernel>(
+	op: &Operands<'_>,
+	rows: Range<usize>,
+	red: Range<usize>,
+	dst: &mut [f32],
+) {
+	if op.a_row == 1 {
+		// Rows contiguous (a transposed operand): each line of the panel is one copy.
+		for (p, k) in red.enumerate() {
+			let start = rows.start + k * op.a_red;
+			dst[p * K::MR..p * K::MR + rows.len()]
+				.copy_from_slice(&op.a[start..start + rows.len()]);
+		}
+	} else {
+		for (p, k) in red.enumerate() {
+			let line = &mut dst[p * K::MR..p * K::MR + rows.len()];
+			for (v, row) in line.iter_mut().zip(rows.clone()) {
+				*v = op.a[row * op.a_row + k * op.a_red];
+			}
+		}
+	}
+}
+
+/// `B`'s reduction `red` × columns `cols` as panels of `NR` columns: `dst[u·kc·NR + p·NR + j]
+/// = B(red.start + p, cols.start + u·NR + j)`. Columns past `C`'s edge are left as they are:
+/// the kernel computes them in lanes it never stores.
+fn pack_b<K: MicroKernel>(
+	op: &Operands<'_>,
+	red: Range<usize>,
+	cols: Range<usize>,
+	dst: &mut [f32],
+) {
+	let kc = red.len();
+	for (panel, u) in dst.chunks_exact_mut(kc * K::NR).zip((cols.start..cols.end).step_by(K::NR)) {
+		let width = K::NR.min(cols.end - u);
+		if op.b_col == 1 {
+			for (line, k) in panel.chunks_exact_mut(K::NR).zip(red.clone()) {
+				let start = k * op.b_red + u;
+				if width == K::NR {
+					// A copy of constant length: vector moves, not a call to memcpy.
+					line.copy_from_slice(&op.b[start..start + K::NR]);
+				} else {
+					line[..width].copy_from_slice(&op.b[start..start + width]);
+				}
+			}
+		} else if op.b_red == 1 {
+			// Columns contiguous along the reduction (`wᵀ` read in place).
+			for col in 0..width {
+				let start = (u + col) * op.b_col + red.start;
+				for (p, &v) in op.b[start..start + kc].iter().enumerate() {
+					panel[p * K::NR + col] = v;
+				}
 			}
 		} else {
-			for r in 0..rows {
-				let acc = tile::<1>(op, panel, row0 + r);
-				c_rows[r * op.cols + j0..r * op.cols + j0 + width]
-					.copy_from_slice(&acc[0][..width]);
+			for col in 0..width {
+				let start = (u + col) * op.b_col;
+				for (p, k) in red.clone().enumerate() {
+					panel[p * K::NR + col] = op.b[start + k * op.b_red];
+				}
 			}
 		}
 	}
-}
-
-/// A full `MR×NR` tile: the AVX-512 kernel where the CPU has it, else the portable one.
-#[inline(always)]
-fn full_tile(isa: Isa, op: &Operands<'_>, panel: &[f32], row0: usize) -> [[f32; NR]; MR] {
-	#[cfg(target_arch = "x86_64")]
-	if isa == Isa::Avx512 {
-		let last = (row0 + MR - 1) * op.row_stride + op.red.saturating_sub(1) * op.red_stride;
-		if op.red > 0 && last < op.a.len() && panel.len() >= op.red * NR {
-			// SAFETY: the CPU has AVX-512F and FMA (`Isa::detect`), and every index the kernel
-			// reads is below `last < a.len()` and `red·NR ≤ panel.len()`.
-			return unsafe {
-				avx512::tile(
-					op.a,
-					row0 * op.row_stride,
-					op.row_stride,
-					op.red_stride,
-					panel,
-					op.red,
-				)
-			};
-		}
-	}
-	let _ = isa;
-	tile::<MR>(op, panel, row0)
-}
-
-/// The AVX-512 micro-kernel: `MR×NR` accumulators in 16 zmm registers; for each reduction
-/// index `p` (ascending) two vectors of B and one broadcast of A per row, fused multiply-add.
-/// Each output's sequence is the plain loop's: `acc = fma(a[r][p], b[p][c], acc)` from 0.
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-	use super::{MR, NR};
-	use core::arch::x86_64::*;
-
-	#[target_feature(enable = "avx512f,fma")]
-	pub unsafe fn tile(
-		a: &[f32],
-		first: usize,
-		row_stride: usize,
-		red_stride: usize,
-		panel: &[f32],
-		red: usize,
-	) -> [[f32; NR]; MR] {
-		let (pa, pb) = (a.as_ptr(), panel.as_ptr());
-		let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-		let mut rows = [0usize; MR];
-		for (r, row) in rows.iter_mut().enumerate() {
-			*row = first + r * row_stride;
-		}
-		for p in 0..red {
-			let b0 = _mm512_loadu_ps(pb.add(p * NR));
-			let b1 = _mm512_loadu_ps(pb.add(p * NR + 16));
-			let offset = p * red_stride;
-			for r in 0..MR {
-				let av = _mm512_set1_ps(*pa.add(rows[r] + offset));
-				acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-				acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-			}
-		}
-		let mut out = [[0.0f32; NR]; MR];
-		for r in 0..MR {
-			_mm512_storeu_ps(out[r].as_mut_ptr(), acc[r][0]);
-			_mm512_storeu_ps(out[r].as_mut_ptr().add(16), acc[r][1]);
-		}
-		out
-	}
-}
-
-/// The micro-kernel: `R×NR` accumulators, reduction index ascending.
-#[inline(always)]
-fn tile<const R: usize>(op: &Operands<'_>, panel: &[f32], row0: usize) -> [[f32; NR]; R] {
-	let mut acc = [[0.0f32; NR]; R];
-	let mut a_index = [0usize; R];
-	for (r, index) in a_index.iter_mut().enumerate() {
-		*index = (row0 + r) * op.row_stride;
-	}
-	for b in panel.chunks_exact(NR) {
-		let b: &[f32; NR] = b.try_into().unwrap_or(&[0.0; NR]);
-		for r in 0..R {
-			let av = op.a[a_index[r]];
-			for c in 0..NR {
-				acc[r][c] = av.mul_add(b[c], acc[r][c]);
-			}
-			a_index[r] += op.red_stride;
-		}
-	}
-	acc
-}
-
-/// [`ops::apply_update`] compiled for `isa`.
-pub fn apply_update(
-	isa: Isa,
-	update: Update,
-	w: &mut [f32],
-	g: &[f32],
-	slot0: &mut [f32],
-	slot1: &mut [f32],
-) {
-	dispatch!(isa, || ops::apply_update(update, w, g, slot0, slot1))
-}
-
-/// [`ops::activate`] compiled for `isa`.
-pub fn activate(isa: Isa, activation: Activation, z: &[f32], out: &mut [f32]) {
-	dispatch!(isa, || ops::activate(activation, z, out))
-}
-
-/// [`ops::activation_backward`] compiled for `isa`.
-pub fn activation_backward(
-	isa: Isa,
-	activation: Activation,
-	z: &[f32],
-	a: &[f32],
-	grad: &mut [f32],
-) {
-	dispatch!(isa, || ops::activation_backward(activation, z, a, grad))
-}
-
-/// [`ops::loss`] compiled for `isa`.
-#[allow(clippy::too_many_arguments)]
-pub fn loss(
-	isa: Isa,
-	kind: Loss,
-	z: &[f32],
-	targets: &[f32],
-	grad: &mut [f32],
-	row_losses: &mut [f32],
-	m: usize,
-	n: usize,
-) {
-	dispatch!(isa, || ops::loss(kind, z, targets, grad, row_losses, m, n))
 }

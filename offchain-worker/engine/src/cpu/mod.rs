@@ -1,11 +1,16 @@
-//! The fast CPU backend: cache-blocked, SIMD over independent outputs, threads over rows.
-//! Every output element still goes through exactly the plain loop's sequence of
-//! operations (see [`crate::ops`]), so results are bitwise equal to the reference for any
-//! thread count and any SIMD width.
+//! The fast CPU backend: cache-blocked GEMM with a micro-kernel per instruction set, SIMD
+//! over independent outputs, threads over rectangles of outputs. Every output element still
+//! goes through exactly the plain loop's sequence of operations (see [`crate::ops`]), so
+//! results are bitwise equal to the reference for any thread count, instruction set and
+//! SIMD width.
 
+mod elementwise;
 mod gemm;
+mod helpers;
+mod isa;
+mod kernels;
 
-use std::sync::Mutex;
+pub use isa::{Isa, ISA_ENV};
 
 use decenter_primitives::spec::{Activation, Loss};
 
@@ -14,34 +19,68 @@ use crate::{
 	ops::Update,
 };
 
-/// The CPU backend with its own pool of threads.
+/// The CPU backend: the calling thread and `threads − 1` helper threads of its own.
 pub struct Cpu {
-	pool: rayon::ThreadPool,
+	/// `None` with one thread: everything runs on the caller, with no hand-over between
+	/// threads (a hand-over costs more than a small product).
+	helpers: Option<helpers::Helpers>,
 	threads: usize,
-	isa: gemm::Isa,
-	/// Scratch for `wᵀ` in [`Backend::dense_backward_input`].
-	transposed: Mutex<Vec<f32>>,
+	isa: Isa,
+}
+
+/// Runs `work` on every job: the first on the calling thread, the others on `helpers` (or
+/// after it, on the caller, without helpers); returns when all are done.
+fn share<J: Send>(helpers: Option<&helpers::Helpers>, jobs: Vec<J>, work: &(impl Fn(J) + Sync)) {
+	match helpers {
+		Some(helpers) => {
+			// Each job is taken once, by the thread that runs its index.
+			let jobs: Vec<std::sync::Mutex<Option<J>>> =
+				jobs.into_iter().map(|job| std::sync::Mutex::new(Some(job))).collect();
+			helpers.run(jobs.len(), &|i| {
+				let job = jobs[i].lock().ok().and_then(|mut slot| slot.take());
+				if let Some(job) = job {
+					work(job);
+				}
+			});
+		},
+		None => jobs.into_iter().for_each(work),
+	}
 }
 
 impl Cpu {
-	/// A backend using `threads` threads (0: one per core).
+	/// A backend using `threads` threads (0: one per core) and the best instruction set of
+	/// this CPU, or the one `DECENTER_CPU_ISA` forces.
 	pub fn new(threads: usize) -> Result<Self, DeviceError> {
+		Self::with_isa(threads, Isa::from_env().map_err(DeviceError)?)
+	}
+
+	/// A backend using `threads` threads (0: one per core) and instruction set `isa`; an error
+	/// when this CPU cannot execute it.
+	pub fn with_isa(threads: usize, isa: Isa) -> Result<Self, DeviceError> {
+		isa.check().map_err(DeviceError)?;
 		let threads = if threads == 0 {
 			std::thread::available_parallelism().map_or(1, |n| n.get())
 		} else {
 			threads
 		};
-		let pool = rayon::ThreadPoolBuilder::new()
-			.num_threads(threads)
-			.thread_name(|i| format!("decenter-cpu-{i}"))
-			.build()
-			.map_err(|e| DeviceError(format!("cannot start {threads} CPU threads: {e}")))?;
-		Ok(Cpu { pool, threads, isa: gemm::Isa::detect(), transposed: Mutex::new(Vec::new()) })
+		let helpers = if threads > 1 {
+			let helpers = helpers::Helpers::new(threads - 1)
+				.map_err(|e| DeviceError(format!("cannot start {threads} CPU threads: {e}")))?;
+			Some(helpers)
+		} else {
+			None
+		};
+		Ok(Cpu { helpers, threads, isa })
 	}
 
 	/// Threads in use.
 	pub fn threads(&self) -> usize {
 		self.threads
+	}
+
+	/// The instruction set of its kernels.
+	pub fn isa(&self) -> Isa {
+		self.isa
 	}
 
 	/// `C[rows×cols] = Σ_p A(row, p)·B[p][col]` with the plain loop's order, where
@@ -58,8 +97,18 @@ impl Cpu {
 		red: usize,
 		cols: usize,
 	) {
-		let operands = gemm::Operands { a, row_stride, red_stride, b, rows, red, cols };
-		self.pool.install(|| gemm::run(self.isa, &operands, c));
+		let operands = gemm::Operands {
+			a,
+			a_row: row_stride,
+			a_red: red_stride,
+			b,
+			b_red: cols,
+			b_col: 1,
+			rows,
+			red,
+			cols,
+		};
+		gemm::run(self.isa, &operands, c, self.threads, self.helpers.as_ref());
 	}
 }
 
@@ -138,15 +187,19 @@ impl Backend for Cpu {
 		k: usize,
 		n: usize,
 	) -> Result<(), DeviceError> {
-		let mut wt =
-			self.transposed.lock().map_err(|_| DeviceError("CPU scratch poisoned".into()))?;
-		wt.resize(k * n, 0.0);
-		for p in 0..k {
-			for j in 0..n {
-				wt[j * k + p] = w[p * n + j];
-			}
-		}
-		self.gemm(dz, n, 1, &wt, da, m, n, k);
+		// B = wᵀ read in place: B(j, p) = w[p·n + j]; packing gathers it.
+		let operands = gemm::Operands {
+			a: dz,
+			a_row: n,
+			a_red: 1,
+			b: w,
+			b_red: 1,
+			b_col: n,
+			rows: m,
+			red: n,
+			cols: k,
+		};
+		gemm::run(self.isa, &operands, da, self.threads, self.helpers.as_ref());
 		Ok(())
 	}
 
@@ -156,7 +209,7 @@ impl Backend for Cpu {
 		z: &Vec<f32>,
 		out: &mut Vec<f32>,
 	) -> Result<(), DeviceError> {
-		gemm::activate(self.isa, activation, z, out);
+		elementwise::activate(self.isa, activation, z, out);
 		Ok(())
 	}
 
@@ -167,7 +220,7 @@ impl Backend for Cpu {
 		a: &Vec<f32>,
 		grad: &mut Vec<f32>,
 	) -> Result<(), DeviceError> {
-		gemm::activation_backward(self.isa, activation, z, a, grad);
+		elementwise::activation_backward(self.isa, activation, z, a, grad);
 		Ok(())
 	}
 
@@ -181,7 +234,7 @@ impl Backend for Cpu {
 		m: usize,
 		n: usize,
 	) -> Result<(), DeviceError> {
-		gemm::loss(self.isa, loss, z, targets, grad, row_losses, m, n);
+		elementwise::loss(self.isa, loss, z, targets, grad, row_losses, m, n);
 		Ok(())
 	}
 
@@ -193,35 +246,35 @@ impl Backend for Cpu {
 		slot0: &mut Vec<f32>,
 		slot1: &mut Vec<f32>,
 	) -> Result<(), DeviceError> {
-		// Element-wise: any split over threads gives the same bits.
-		const CHUNK: usize = 16 * 1024;
+		// Element-wise: any split over threads gives the same bits. One part per thread, in
+		// whole vectors; short tensors stay on the caller (a hand-over costs more).
+		const MIN_PART: usize = 16 * 1024;
 		let isa = self.isa;
-		if w.len() < 2 * CHUNK || self.threads == 1 {
-			gemm::apply_update(isa, update, w, g, slot0, slot1);
+		let parts = self.threads.min(w.len() / MIN_PART);
+		if parts < 2 {
+			elementwise::apply_update(isa, update, w, g, slot0, slot1);
 			return Ok(());
 		}
+		let chunk = w.len().div_ceil(parts).next_multiple_of(16);
 		// Unused slots are empty: they give empty chunks.
-		fn chunks(slot: &mut [f32], used: bool) -> Vec<&mut [f32]> {
+		fn chunks(slot: &mut [f32], used: bool, chunk: usize) -> Vec<&mut [f32]> {
 			if used {
-				slot.chunks_mut(CHUNK).collect()
+				slot.chunks_mut(chunk).collect()
 			} else {
 				Vec::new()
 			}
 		}
-		let mut first = chunks(slot0, update.slots() > 0).into_iter();
-		let mut second = chunks(slot1, update.slots() > 1).into_iter();
+		let mut first = chunks(slot0, update.slots() > 0, chunk).into_iter();
+		let mut second = chunks(slot1, update.slots() > 1, chunk).into_iter();
 		let parts: Vec<_> = w
-			.chunks_mut(CHUNK)
-			.zip(g.chunks(CHUNK))
+			.chunks_mut(chunk)
+			.zip(g.chunks(chunk))
 			.map(|(w, g)| {
 				(w, g, first.next().unwrap_or_default(), second.next().unwrap_or_default())
 			})
 			.collect();
-		self.pool.install(|| {
-			use rayon::prelude::*;
-			parts
-				.into_par_iter()
-				.for_each(|(w, g, a, b)| gemm::apply_update(isa, update, w, g, a, b));
+		share(self.helpers.as_ref(), parts, &|(w, g, a, b)| {
+			elementwise::apply_update(isa, update, w, g, a, b)
 		});
 		Ok(())
 	}

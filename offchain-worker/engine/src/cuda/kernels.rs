@@ -12,6 +12,13 @@ pub const SOURCE: &str =
 /// The PTX NVRTC made from [`SOURCE`] with [`options`] (`kernels/ops.ptx`).
 pub const PTX: &str = include_str!("../../kernels/ops.ptx");
 
+/// The PTX ISA version `kernels/ops.ptx` declares (`.version`), set by the NVRTC that made it.
+pub const PTX_ISA: &str = "8.5";
+
+/// The oldest driver that loads that PTX, as `cuDriverGetVersion` reports it (PTX ISA 8.5
+/// came with CUDA 12.5). A test checks the PTX's header against [`PTX_ISA`].
+pub const PTX_NEEDS_DRIVER: i32 = 12050;
+
 /// Oldest architecture the PTX targets; the driver JIT-compiles it for the GPU at hand.
 pub const ARCH: &str = "compute_70";
 

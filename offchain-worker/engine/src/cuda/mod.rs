@@ -1,13 +1,23 @@
 //! The CUDA backend: the kernels of `kernels/ops.cu`, one thread per output element, loaded
 //! from the checked-in PTX with cudarc. Bitwise equal to [`crate::backend::Reference`].
 //!
-//! Without a driver, cudarc panics in `CudaContext::new` (and a panic cannot be caught under
-//! `panic = "abort"`), so [`Cuda::new`] looks for `libcuda` first and returns an error the
-//! caller logs before falling back to the CPU.
+//! Without a driver, cudarc panics in `CudaContext::new`, so [`Cuda::new`] looks for `libcuda`
+//! first and returns an error the caller logs before falling back to the CPU. cudarc also looks
+//! each driver symbol up on first use and panics when an old driver lacks it; opening a GPU
+//! runs under `catch_unwind` (the workspace builds with `panic = "unwind"`), so that too is an
+//! error, never a crashed daemon. A driver older than the checked-in PTX needs is reported
+//! with both versions.
+//!
+//! One context and one loaded module per GPU serve the whole process: every `Cuda` of that GPU
+//! shares them and has its own stream.
 
 pub mod kernels;
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+	collections::HashMap,
+	panic::{self, AssertUnwindSafe},
+	sync::{Arc, Mutex, OnceLock},
+};
 
 use cudarc::{
 	driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg},
@@ -29,11 +39,17 @@ pub fn driver_present() -> bool {
 	unsafe { cudarc::driver::sys::is_culib_present() }
 }
 
-/// One GPU, its stream and the loaded kernels.
+/// One GPU's context and loaded kernels, opened once per process.
+struct Loaded {
+	context: Arc<CudaContext>,
+	functions: HashMap<&'static str, CudaFunction>,
+}
+
+/// One GPU, a stream of its own and the GPU's loaded kernels.
 pub struct Cuda {
 	ordinal: usize,
+	loaded: Arc<Loaded>,
 	stream: Arc<CudaStream>,
-	functions: HashMap<&'static str, CudaFunction>,
 }
 
 fn driver_error(what: &str) -> impl Fn(cudarc::driver::DriverError) -> DeviceError + '_ {
@@ -54,26 +70,95 @@ fn grid(count: u32) -> LaunchConfig {
 	}
 }
 
+/// `major.minor` of a `cuDriverGetVersion` number (12050 → "12.5").
+fn version_name(version: i32) -> String {
+	format!("{}.{}", version / 1000, version % 1000 / 10)
+}
+
+/// The driver's CUDA version, or why it could not be read.
+fn driver_version() -> Result<i32, DeviceError> {
+	let mut version = 0;
+	// SAFETY: writes one int; the library is present (checked by the caller).
+	let status = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut version) };
+	if status != cudarc::driver::sys::CUresult::CUDA_SUCCESS {
+		return Err(DeviceError(format!("CUDA driver version: {status:?}")));
+	}
+	Ok(version)
+}
+
+/// Opens GPU `ordinal`: checks the driver's version against the PTX, creates the context and
+/// loads the kernels.
+fn open(ordinal: usize) -> Result<Loaded, DeviceError> {
+	let version = driver_version()?;
+	if version < kernels::PTX_NEEDS_DRIVER {
+		return Err(DeviceError(format!(
+			"the CUDA driver supports CUDA {} but the kernels' PTX (ISA {}) needs CUDA {} or newer: \
+			 update the NVIDIA driver; training runs on the CPU meanwhile",
+			version_name(version),
+			kernels::PTX_ISA,
+			version_name(kernels::PTX_NEEDS_DRIVER),
+		)));
+	}
+	let context = CudaContext::new(ordinal).map_err(driver_error("context"))?;
+	let module =
+		context.load_module(Ptx::from_src(kernels::PTX)).map_err(driver_error("module"))?;
+	let mut functions = HashMap::new();
+	for name in kernels::KERNELS {
+		functions.insert(*name, module.load_function(name).map_err(driver_error(name))?);
+	}
+	Ok(Loaded { context, functions })
+}
+
+/// The GPUs this process opened, by ordinal.
+fn opened() -> &'static Mutex<HashMap<usize, Arc<Loaded>>> {
+	static OPENED: OnceLock<Mutex<HashMap<usize, Arc<Loaded>>>> = OnceLock::new();
+	OPENED.get_or_init(Default::default)
+}
+
 impl Cuda {
-	/// Opens GPU `ordinal` and loads the kernels, or says why not (no driver, no such GPU).
+	/// GPU `ordinal` with a stream of its own, or why not (no driver, a driver too old for the
+	/// kernels or lacking a symbol, no such GPU). The context and kernels are loaded on the first
+	/// call for the GPU and shared by every later one.
 	pub fn new(ordinal: usize) -> Result<Self, DeviceError> {
 		if !driver_present() {
 			return Err(DeviceError(
 				"no CUDA driver (libcuda.so) on this host: training runs on the CPU".into(),
 			));
 		}
-		let context = CudaContext::new(ordinal).map_err(driver_error("context"))?;
-		let module =
-			context.load_module(Ptx::from_src(kernels::PTX)).map_err(driver_error("module"))?;
-		let mut functions = HashMap::new();
-		for name in kernels::KERNELS {
-			functions.insert(*name, module.load_function(name).map_err(driver_error(name))?);
-		}
-		Ok(Cuda { ordinal, stream: context.default_stream(), functions })
+		let attempt = panic::catch_unwind(AssertUnwindSafe(|| -> Result<Cuda, DeviceError> {
+			// Held while opening, so that two threads never open one GPU twice.
+			let mut opened = opened().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+			let loaded = match opened.get(&ordinal) {
+				Some(loaded) => loaded.clone(),
+				None => {
+					let loaded = Arc::new(open(ordinal)?);
+					opened.insert(ordinal, loaded.clone());
+					loaded
+				},
+			};
+			drop(opened);
+			let stream = loaded.context.new_stream().map_err(driver_error("stream"))?;
+			Ok(Cuda { ordinal, loaded, stream })
+		}));
+		attempt.unwrap_or_else(|payload| {
+			let why = payload
+				.downcast_ref::<String>()
+				.map(String::as_str)
+				.or_else(|| payload.downcast_ref::<&str>().copied())
+				.unwrap_or("unknown failure");
+			Err(DeviceError(format!(
+				"the CUDA driver failed while opening GPU {ordinal} ({why}); it may be older than \
+				 CUDA {}: training runs on the CPU",
+				version_name(kernels::PTX_NEEDS_DRIVER)
+			)))
+		})
 	}
 
 	fn function(&self, name: &str) -> Result<&CudaFunction, DeviceError> {
-		self.functions.get(name).ok_or_else(|| DeviceError(format!("kernel {name} not loaded")))
+		self.loaded
+			.functions
+			.get(name)
+			.ok_or_else(|| DeviceError(format!("kernel {name} not loaded")))
 	}
 }
 
@@ -96,7 +181,10 @@ impl Backend for Cuda {
 	type Tensor = CudaSlice<f32>;
 
 	fn name(&self) -> String {
-		format!("cuda:{}", self.ordinal)
+		match self.loaded.context.name() {
+			Ok(gpu) => format!("cuda:{} ({gpu})", self.ordinal),
+			Err(_) => format!("cuda:{}", self.ordinal),
+		}
 	}
 
 	fn zeros(&self, len: usize) -> Result<CudaSlice<f32>, DeviceError> {
