@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use decenter_engine::{
 	backend::Backend,
-	cpu::Cpu,
+	cpu::{Cpu, Isa},
 	cuda::Cuda,
 	data::{
 		checkpoint_from_safetensors, checkpoint_to_safetensors, model_to_safetensors,
@@ -76,7 +76,7 @@ impl Device {
 			DeviceChoice::Auto => match Cuda::new(0) {
 				Ok(_) => Ok(Device::Cuda(0)),
 				Err(why) => {
-					tracing::info!("{why}");
+					tracing::info!("{why}; training runs on the CPU");
 					Ok(Device::Cpu)
 				},
 			},
@@ -86,10 +86,11 @@ impl Device {
 	/// A description for the staking registration.
 	pub fn describe(self) -> String {
 		match self {
-			Device::Cpu => match Cpu::new(0) {
-				Ok(cpu) => format!("CPU, {} threads, {}", cpu.threads(), cpu.isa()),
-				Err(_) => "CPU".into(),
-			},
+			Device::Cpu => format!(
+				"CPU, {} threads, {}",
+				std::thread::available_parallelism().map_or(1, |n| n.get()),
+				Isa::from_env().map_or_else(|_| "portable".into(), |isa| isa.to_string())
+			),
 			Device::Cuda(gpu) => {
 				Cuda::new(gpu).map(|gpu| gpu.name()).unwrap_or_else(|_| format!("cuda:{gpu}"))
 			},

@@ -26,6 +26,8 @@ const SHAPES: &[(usize, usize, usize)] = &[
 	(13, 600, 70),
 	(25, 520, 200),
 	(5, 20, 1100),
+	// Above the parallel threshold with one column panel: threads split rows.
+	(600, 300, 20),
 	(0, 4, 3),
 	(3, 0, 5),
 ];

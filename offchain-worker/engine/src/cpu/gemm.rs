@@ -76,7 +76,9 @@ fn run_with<K: MicroKernel>(
 	threads: usize,
 	helpers: Option<&super::helpers::Helpers>,
 ) {
-	let c = &mut c[..op.rows * op.cols];
+	// Checked: a wrapped product would let the kernels write past `c`.
+	let outputs = op.rows.checked_mul(op.cols).expect("gemm: rows × cols overflows usize");
+	let c = &mut c[..outputs];
 	if c.is_empty() {
 		return;
 	}
@@ -86,7 +88,7 @@ fn run_with<K: MicroKernel>(
 	}
 	check_operands(op);
 	let out = Output { ptr: c.as_mut_ptr(), cols: op.cols };
-	if op.rows * op.red * op.cols < PARALLEL_THRESHOLD || threads == 1 {
+	if outputs.saturating_mul(op.red) < PARALLEL_THRESHOLD || threads == 1 {
 		product::<K>(op, &out, 0..op.rows, 0..op.cols);
 		return;
 	}
@@ -96,21 +98,34 @@ fn run_with<K: MicroKernel>(
 }
 
 /// The last index either operand is read at must be inside it (the packing loops index
-/// safely too; this says which operand was wrong). `C` is not empty.
+/// safely too; this says which operand was wrong). `C` is not empty. The arithmetic is
+/// checked: the kernels read `A` in place, so a wrapped index would let them read past it.
 fn check_operands(op: &Operands<'_>) {
-	let last_a = (op.rows - 1) * op.a_row + (op.red - 1) * op.a_red;
-	let last_b = (op.red - 1) * op.b_red + (op.cols - 1) * op.b_col;
+	let last = |(n, stride): (usize, usize), (m, other): (usize, usize)| {
+		(n - 1)
+			.checked_mul(stride)
+			.zip((m - 1).checked_mul(other))
+			.and_then(|(x, y)| x.checked_add(y))
+	};
+	let last_a = last((op.rows, op.a_row), (op.red, op.a_red));
+	let last_b = last((op.red, op.b_red), (op.cols, op.b_col));
 	assert!(
-		last_a < op.a.len(),
-		"gemm: A has {} floats, its strides need {}",
+		last_a.is_some_and(|last| last < op.a.len()),
+		"gemm: A has {} floats, fewer than {} rows × {} with strides {} and {} need",
 		op.a.len(),
-		last_a + 1
+		op.rows,
+		op.red,
+		op.a_row,
+		op.a_red
 	);
 	assert!(
-		last_b < op.b.len(),
-		"gemm: B has {} floats, its strides need {}",
+		last_b.is_some_and(|last| last < op.b.len()),
+		"gemm: B has {} floats, fewer than {} × {} columns with strides {} and {} need",
 		op.b.len(),
-		last_b + 1
+		op.red,
+		op.cols,
+		op.b_red,
+		op.b_col
 	);
 }
 

@@ -79,6 +79,7 @@ impl Helpers {
 
 	/// Runs `work(i)` for every `i < parts`: part 0 and any beyond the helpers on the calling
 	/// thread, part `i` on helper `i`; returns when all are done. A panicking part panics here.
+	/// A part must not call `run` on the same helpers: it would wait for itself.
 	pub fn run(&self, parts: usize, work: &(dyn Fn(usize) + Sync)) {
 		if parts <= 1 || self.threads.is_empty() {
 			(0..parts).for_each(work);
@@ -108,10 +109,11 @@ impl Helpers {
 				thread::yield_now();
 			}
 		}
+		let helper_panicked = shared.panicked.swap(false, SeqCst);
 		if let Err(payload) = mine {
 			panic::resume_unwind(payload);
 		}
-		if shared.panicked.swap(false, SeqCst) {
+		if helper_panicked {
 			panic!("a CPU helper thread panicked in its part of the work");
 		}
 	}

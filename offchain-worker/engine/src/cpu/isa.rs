@@ -38,7 +38,12 @@ impl Isa {
 	pub fn supported(self) -> bool {
 		match self {
 			#[cfg(target_arch = "x86_64")]
-			Isa::Avx512 => is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma"),
+			// `compiled_for!` enables AVX2 with AVX-512 (every AVX-512 CPU has it; checked anyway).
+			Isa::Avx512 => {
+				is_x86_feature_detected!("avx512f")
+					&& is_x86_feature_detected!("avx2")
+					&& is_x86_feature_detected!("fma")
+			},
 			#[cfg(target_arch = "x86_64")]
 			Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
 			#[cfg(not(target_arch = "x86_64"))]

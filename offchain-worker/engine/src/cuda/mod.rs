@@ -4,9 +4,10 @@
 //! Without a driver, cudarc panics in `CudaContext::new`, so [`Cuda::new`] looks for `libcuda`
 //! first and returns an error the caller logs before falling back to the CPU. cudarc also looks
 //! each driver symbol up on first use and panics when an old driver lacks it; opening a GPU
-//! runs under `catch_unwind` (the workspace builds with `panic = "unwind"`), so that too is an
-//! error, never a crashed daemon. A driver older than the checked-in PTX needs is reported
-//! with both versions.
+//! (the version check, the context, the module, the stream) runs under `catch_unwind` (the
+//! workspace builds with `panic = "unwind"`), so a driver that lacks what opening needs is an
+//! error, not a crashed daemon. A driver older than the checked-in PTX needs is reported with
+//! both versions.
 //!
 //! One context and one loaded module per GPU serve the whole process: every `Cuda` of that GPU
 //! shares them and has its own stream.
@@ -93,7 +94,7 @@ fn open(ordinal: usize) -> Result<Loaded, DeviceError> {
 	if version < kernels::PTX_NEEDS_DRIVER {
 		return Err(DeviceError(format!(
 			"the CUDA driver supports CUDA {} but the kernels' PTX (ISA {}) needs CUDA {} or newer: \
-			 update the NVIDIA driver; training runs on the CPU meanwhile",
+			 update the NVIDIA driver",
 			version_name(version),
 			kernels::PTX_ISA,
 			version_name(kernels::PTX_NEEDS_DRIVER),
@@ -146,11 +147,7 @@ impl Cuda {
 				.map(String::as_str)
 				.or_else(|| payload.downcast_ref::<&str>().copied())
 				.unwrap_or("unknown failure");
-			Err(DeviceError(format!(
-				"the CUDA driver failed while opening GPU {ordinal} ({why}); it may be older than \
-				 CUDA {}: training runs on the CPU",
-				version_name(kernels::PTX_NEEDS_DRIVER)
-			)))
+			Err(DeviceError(format!("the CUDA driver failed while opening GPU {ordinal}: {why}")))
 		})
 	}
 

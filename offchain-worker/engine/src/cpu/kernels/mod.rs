@@ -50,7 +50,8 @@ macro_rules! by_height {
 	($rows:expr, $kernel:ident($tile:expr), [$($height:literal)*]) => {
 		match $rows {
 			$($height => $kernel::<$height>($tile),)*
-			_ => {},
+			// The driver passes 1 ..= MR rows.
+			_ => debug_assert!(false, "a tile of {} rows", $rows),
 		}
 	};
 }
