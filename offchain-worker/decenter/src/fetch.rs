@@ -22,6 +22,15 @@ use crate::{auth, tls::Endpoint};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Fresh challenges a request tries before giving up on authentication.
 const CHALLENGE_ATTEMPTS: u32 = 3;
+/// Times a request waits and tries again when the server says this fetcher made too many
+/// requests (`429`), waiting 250 ms, then twice as long each time up to 4 s (about 20 s in
+/// all).
+const THROTTLED_ATTEMPTS: u32 = 8;
+
+/// The wait before try `n` (from 1) after a `429`.
+fn throttled_wait(n: u32) -> Duration {
+	Duration::from_millis(250 << n.saturating_sub(1).min(4))
+}
 /// How long reaching a server may take; a dead host fails fast instead of using up a
 /// worker's confirmation window.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -119,10 +128,16 @@ impl Fetcher {
 	pub async fn get(&self, base: &str, path: &str, limit: usize) -> Result<Bytes, FetchError> {
 		let mut connection = Self::connect(base).await?;
 		let host = connection.host.clone();
-		let mut attempt = 0;
+		let (mut attempt, mut throttled) = (0, 0);
 		loop {
 			attempt += 1;
 			let (status, _, challenge) = connection.get("/challenge", &[], CHALLENGE_BYTES).await?;
+			if status == StatusCode::TOO_MANY_REQUESTS && throttled < THROTTLED_ATTEMPTS {
+				throttled += 1;
+				attempt -= 1;
+				tokio::time::sleep(throttled_wait(throttled)).await;
+				continue;
+			}
 			if status != StatusCode::OK {
 				return Err(FetchError::Unavailable(format!("{host}/challenge answered {status}")));
 			}
@@ -135,6 +150,13 @@ impl Fetcher {
 				})?;
 			let headers = auth::headers(&self.key, &challenge, path);
 			let (status, final_refusal, body) = connection.get(path, &headers, limit).await?;
+			// The server limits each address and account: wait, then ask again.
+			if status == StatusCode::TOO_MANY_REQUESTS && throttled < THROTTLED_ATTEMPTS {
+				throttled += 1;
+				attempt -= 1;
+				tokio::time::sleep(throttled_wait(throttled)).await;
+				continue;
+			}
 			// A flood of challenges may push ours out before it is used: ask for another.
 			if status == StatusCode::UNAUTHORIZED && attempt < CHALLENGE_ATTEMPTS {
 				continue;

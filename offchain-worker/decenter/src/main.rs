@@ -15,6 +15,7 @@ mod demo;
 mod fetch;
 mod grant;
 mod keys;
+mod limits;
 mod metrics;
 mod runtime;
 mod server;
@@ -304,6 +305,7 @@ async fn run_daemon(
 			.then(|| WorkerOutputs { dir: args.data_dir.clone(), worker: key.public_key().0 }),
 		challenges: Default::default(),
 		metrics: metrics.clone(),
+		limits: Default::default(),
 	});
 	let bound = server::serve(args.listen, state, identity.acceptor()?).await?;
 	tracing::info!(%bound, public = public_url, ?device, "{role} serving");
@@ -359,6 +361,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 				outputs: None,
 				challenges: Default::default(),
 				metrics,
+				limits: Default::default(),
 			});
 			let bound = server::serve(listen, state, identity.acceptor()?).await?;
 			tracing::info!(

@@ -10,7 +10,13 @@
 //! - `GET /artifacts/{root}/{chunk}?order={id}`: SCALE `(chunk bytes, Merkle proof)`;
 //! - `GET /orders/{id}/checkpoints/{index}`, `/orders/{id}/model`, `/orders/{id}/progress`.
 
-use std::{convert::Infallible, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+	convert::Infallible,
+	net::{IpAddr, SocketAddr},
+	path::PathBuf,
+	sync::Arc,
+	time::Duration,
+};
 
 use bytes::Bytes;
 use codec::Encode;
@@ -29,6 +35,7 @@ use crate::{
 	access::{OrderAccess, Resource},
 	auth::Challenges,
 	chain::Chain,
+	limits::Limits,
 	metrics::Metrics,
 	store::{parse_root, ArtifactStore},
 	workdir::OrderDir,
@@ -58,6 +65,8 @@ pub struct ServerState {
 	pub outputs: Option<WorkerOutputs>,
 	pub challenges: Challenges,
 	pub metrics: Metrics,
+	/// What one address or account may use of the server.
+	pub limits: Limits,
 }
 
 /// Where a worker's outputs are, and whose they are.
@@ -87,12 +96,15 @@ const MAX_CONNECTIONS: usize = 512;
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// Pause after a failed `accept` (out of file descriptors, say) before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How often sources whose budget is full again are forgotten.
+const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
 
 /// Binds `addr` and serves over TLS until the process ends; returns the bound address.
 ///
 /// Slow or idle peers cannot hold the server: the TLS handshake and each request's headers
-/// have 10 s, at most `MAX_CONNECTIONS` connections are served at once, request heads are
-/// capped at 16 KiB, and a failing `accept` backs off instead of spinning.
+/// have 10 s, at most `MAX_CONNECTIONS` connections are served at once (and a share of them
+/// per address, [`Limits`]), request heads are capped at 16 KiB, and a failing `accept` backs
+/// off instead of spinning.
 pub async fn serve(
 	addr: SocketAddr,
 	state: Arc<ServerState>,
@@ -103,21 +115,36 @@ pub async fn serve(
 		.map_err(|e| format!("cannot listen on {addr}: {e} (is another daemon using it?)"))?;
 	let bound = listener.local_addr().map_err(|e| e.to_string())?;
 	let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+	let forgetting = Arc::downgrade(&state);
+	tokio::spawn(async move {
+		let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
+		loop {
+			every.tick().await;
+			let Some(state) = forgetting.upgrade() else { return };
+			state.limits.forget_idle();
+		}
+	});
 	tokio::spawn(async move {
 		loop {
 			// Never closed, so this only waits for a free slot.
 			let Ok(slot) = slots.clone().acquire_owned().await else { return };
-			let stream = match listener.accept().await {
-				Ok((stream, _)) => stream,
+			let (stream, peer) = match listener.accept().await {
+				Ok(accepted) => accepted,
 				Err(e) => {
 					tracing::warn!(error = %e, "accepting a connection failed; backing off");
 					tokio::time::sleep(ACCEPT_BACKOFF).await;
 					continue;
 				},
 			};
+			let peer = peer.ip();
+			let Some(counted) = state.limits.connect(peer) else {
+				// Closed at once: this address holds its share of connections already.
+				state.metrics.refused();
+				continue;
+			};
 			let (state, tls) = (state.clone(), tls.clone());
 			tokio::spawn(async move {
-				let _slot = slot;
+				let _slot = (slot, counted);
 				let Ok(Ok(stream)) =
 					tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await
 				else {
@@ -125,7 +152,7 @@ pub async fn serve(
 				};
 				let service = service_fn(move |request| {
 					let state = state.clone();
-					async move { Ok::<_, Infallible>(handle(&state, request).await) }
+					async move { Ok::<_, Infallible>(handle(&state, peer, request).await) }
 				});
 				let _ = http1::Builder::new()
 					.timer(TokioTimer::new())
@@ -139,7 +166,23 @@ pub async fn serve(
 	Ok(bound)
 }
 
-async fn handle(state: &ServerState, request: Request<Incoming>) -> Reply {
+/// `429 Too Many Requests`, saying when to try again.
+fn too_many(wait: Duration, whose: &str) -> Reply {
+	let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+	let mut response = reply(
+		StatusCode::TOO_MANY_REQUESTS,
+		format!("{whose} made too many requests: try again in {seconds} s"),
+	);
+	response.headers_mut().insert(hyper::header::RETRY_AFTER, seconds.into());
+	response
+}
+
+async fn handle(state: &ServerState, peer: IpAddr, request: Request<Incoming>) -> Reply {
+	// Before anything that costs the server work: a challenge kept, a signature checked.
+	if let Err(wait) = state.limits.request_from(peer) {
+		state.metrics.refused();
+		return too_many(wait, "this address");
+	}
 	if request.method() != hyper::Method::GET {
 		return reply(StatusCode::METHOD_NOT_ALLOWED, "only GET is served");
 	}
@@ -158,7 +201,10 @@ async fn handle(state: &ServerState, request: Request<Incoming>) -> Reply {
 				request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 			};
 			let response = match state.challenges.authenticate(header, &signed) {
-				Ok(who) => route(state, &who, &segments, request.uri().query()).await,
+				Ok(who) => match state.limits.request_by(&who) {
+					Ok(()) => route(state, &who, &segments, request.uri().query()).await,
+					Err(wait) => too_many(wait, "this account"),
+				},
 				Err(e) => reply(StatusCode::UNAUTHORIZED, e.to_string()),
 			};
 			if response.status() == StatusCode::OK {
@@ -287,6 +333,14 @@ mod tests {
 	async fn server_with(
 		extra: impl FnOnce(&str, Hash256, Hash256) -> Vec<(u64, OrderAccess)>,
 	) -> (String, ArtifactCommitment, ArtifactCommitment, std::path::PathBuf) {
+		limited_server_with(Limits::default(), extra).await
+	}
+
+	/// [`server_with`] with `limits` instead of the defaults.
+	async fn limited_server_with(
+		limits: Limits,
+		extra: impl FnOnce(&str, Hash256, Hash256) -> Vec<(u64, OrderAccess)>,
+	) -> (String, ArtifactCommitment, ArtifactCommitment, std::path::PathBuf) {
 		let dir = std::env::temp_dir().join(format!(
 			"decenter-server-{}-{}",
 			std::process::id(),
@@ -325,6 +379,7 @@ mod tests {
 			outputs: Some(WorkerOutputs { dir: outputs, worker: dev::bob().public_key().0 }),
 			challenges: Default::default(),
 			metrics: Metrics::new(),
+			limits,
 		});
 		serve(bound, state, identity.acceptor().unwrap()).await.unwrap();
 		let commitment = |root, size| ArtifactCommitment {
@@ -551,5 +606,61 @@ mod tests {
 		let read = tokio::time::timeout(Duration::from_secs(30), tls.read(&mut byte)).await;
 		assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "still open: {read:?}");
 		assert!(started.elapsed() >= HEADER_TIMEOUT - Duration::from_secs(1));
+	}
+
+	fn budget(rate: u32, burst: u32, connections: usize) -> Limits {
+		use std::num::NonZeroU32;
+		Limits::new(crate::limits::Budget {
+			rate: NonZeroU32::new(rate).unwrap(),
+			burst: NonZeroU32::new(burst).unwrap(),
+			connections,
+		})
+	}
+
+	#[tokio::test]
+	async fn attack_flood_one_server_from_one_address() {
+		let (base, _, _, _) = limited_server_with(budget(1, 5, 8), |_, _, _| Vec::new()).await;
+		for _ in 0..5 {
+			let (status, _, _) = Fetcher::raw_get(&base, "/challenge", &[], LIMIT).await.unwrap();
+			assert_eq!(status, StatusCode::OK);
+		}
+		// Over its burst, the address is told to wait, before any challenge is issued or
+		// signature checked.
+		let (status, _, body) = Fetcher::raw_get(&base, "/challenge", &[], LIMIT).await.unwrap();
+		assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+		assert!(String::from_utf8_lossy(&body).contains("try again in 1 s"), "{body:?}");
+		let signed = Fetcher::raw_get(&base, "/orders/1/model", &[], LIMIT).await.unwrap();
+		assert_eq!(signed.0, StatusCode::TOO_MANY_REQUESTS);
+	}
+
+	#[tokio::test]
+	async fn attack_hold_every_connection_from_one_address() {
+		use tokio::io::AsyncReadExt;
+		let (base, _, _, _) = limited_server_with(budget(100, 100, 2), |_, _, _| Vec::new()).await;
+		let endpoint = crate::tls::Endpoint::parse(&base).unwrap();
+		let open = || async {
+			let tcp = tokio::net::TcpStream::connect(&endpoint.authority).await.unwrap();
+			endpoint.connector().unwrap().connect(endpoint.server_name().unwrap(), tcp).await
+		};
+		let first = open().await.expect("first connection");
+		let _second = open().await.expect("second connection");
+		// The third is closed at once: no TLS session, or one that reads end of stream.
+		if let Ok(mut third) = open().await {
+			let mut byte = [0u8; 1];
+			let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut byte)).await;
+			assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "third still open: {read:?}");
+		}
+		drop(first);
+		tokio::time::sleep(Duration::from_millis(200)).await;
+		let (status, _, _) = Fetcher::raw_get(&base, "/challenge", &[], LIMIT).await.unwrap();
+		assert_eq!(status, StatusCode::OK, "a closed connection frees its place");
+	}
+
+	#[tokio::test]
+	async fn an_honest_fetcher_over_its_budget_waits_and_still_gets_everything() {
+		let (_, train, _, _) = limited_server_with(budget(4, 2, 8), |_, _, _| Vec::new()).await;
+		// Three chunks, a challenge and a request each: six requests at two a burst.
+		let bytes = fetcher(dev::bob()).artifact(1, &train).await.unwrap();
+		assert_eq!(bytes.len() as u64, train.size);
 	}
 }
