@@ -18,6 +18,12 @@
 //! copy a spec from chain storage into an order of their own and so be "listed"; such an order
 //! is not entitled, and the store refuses its client and its workers alike.
 
+use std::{
+	collections::HashMap,
+	sync::Mutex,
+	time::{Duration, Instant},
+};
+
 use decenter_primitives::{order::OrderSpec, spec::Initialization, Hash256};
 
 use crate::{
@@ -141,6 +147,52 @@ impl OrderAccess {
 	}
 }
 
+/// How long an order's access list read from the chain serves before it is read again: under
+/// one block (6 s), so that a decision to serve lags the chain by about a block at most. A
+/// refusal is always decided on a fresh read, so the cache never refuses what the chain allows.
+pub const ACCESS_TTL: Duration = Duration::from_secs(3);
+/// Most orders kept; past it the expired ones go, then the oldest.
+const CACHED_ORDERS: usize = 4096;
+
+/// Orders' access lists as last read from the chain: a fetcher's stream of chunk requests for
+/// one order costs the node one query per [`ACCESS_TTL`], not two RPCs per request.
+#[derive(Default)]
+pub struct AccessCache {
+	entries: Mutex<HashMap<u64, (Instant, OrderAccess)>>,
+}
+
+impl AccessCache {
+	/// The order's list if it was read less than [`ACCESS_TTL`] before `now`.
+	pub fn get(&self, order: u64, now: Instant) -> Option<OrderAccess> {
+		let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+		entries
+			.get(&order)
+			.filter(|(read, _)| now.saturating_duration_since(*read) < ACCESS_TTL)
+			.map(|(_, access)| access.clone())
+	}
+
+	/// Keeps the order's list as read at `now`.
+	pub fn keep(&self, order: u64, access: OrderAccess, now: Instant) {
+		let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+		if entries.len() >= CACHED_ORDERS && !entries.contains_key(&order) {
+			entries.retain(|_, (read, _)| now.saturating_duration_since(*read) < ACCESS_TTL);
+			if entries.len() >= CACHED_ORDERS {
+				let oldest = entries.iter().min_by_key(|(_, (read, _))| *read).map(|(id, _)| *id);
+				if let Some(oldest) = oldest {
+					entries.remove(&oldest);
+				}
+			}
+		}
+		entries.insert(order, (now, access));
+	}
+
+	/// Orders kept (for tests).
+	#[cfg(test)]
+	pub fn len(&self) -> usize {
+		self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use subxt_signer::sr25519::dev;
@@ -222,5 +274,35 @@ mod tests {
 		};
 		assert_eq!(bobs.entitled(&owner, &[10; 32]), Ok(()));
 		assert!(bobs.entitled(&owner, &[11; 32]).is_err(), "a grant opened another root");
+	}
+
+	#[test]
+	fn a_cached_list_serves_for_less_than_a_block_and_the_cache_stays_bounded() {
+		let cache = AccessCache::default();
+		let list = OrderAccess {
+			client: [1; 32],
+			workers: Vec::new(),
+			validators: Vec::new(),
+			live: true,
+			paid: Vec::new(),
+			shared: Vec::new(),
+			validation: [0; 32],
+			locations: Vec::new(),
+		};
+		let start = Instant::now();
+		cache.keep(7, list.clone(), start);
+		assert_eq!(cache.get(7, start + ACCESS_TTL / 2), Some(list.clone()));
+		assert_eq!(cache.get(7, start + ACCESS_TTL), None, "read again after the TTL");
+		assert_eq!(cache.get(8, start), None);
+		// All fresh: past the bound, the oldest go one by one.
+		for order in 0..(CACHED_ORDERS as u64 + 10) {
+			cache.keep(order, list.clone(), start + Duration::from_micros(order));
+		}
+		assert_eq!(cache.len(), CACHED_ORDERS);
+		assert_eq!(cache.get(0, start), None, "the oldest went first");
+		assert!(cache.get(CACHED_ORDERS as u64 + 9, start).is_some());
+		// Expired ones go first, all at once.
+		cache.keep(1 << 40, list.clone(), start + ACCESS_TTL * 2);
+		assert_eq!(cache.len(), 1);
 	}
 }

@@ -111,9 +111,20 @@ impl Challenges {
 		let signature: [u8; 64] = field(SIGNATURE_HEADER, "signature")?
 			.try_into()
 			.map_err(|_| AuthError::Malformed("signature"))?;
+		// A challenge this server never issued (or that expired) costs no signature check.
+		let issued = self
+			.issued
+			.lock()
+			.ok()
+			.and_then(|issued| issued.get(&challenge).copied())
+			.is_some_and(|at| at.elapsed() < CHALLENGE_LIFETIME);
+		if !issued {
+			return Err(AuthError::UnknownChallenge);
+		}
 		if !sr25519::verify(&Signature(signature), message(&challenge, path), &PublicKey(account)) {
 			return Err(AuthError::BadSignature);
 		}
+		// Spent only by a valid signature, and only once (of two racing uses, one finds it gone).
 		let fresh = self
 			.issued
 			.lock()

@@ -127,6 +127,17 @@ impl Fetcher {
 	/// answer is cut off and refused).
 	pub async fn get(&self, base: &str, path: &str, limit: usize) -> Result<Bytes, FetchError> {
 		let mut connection = Self::connect(base).await?;
+		self.get_on(&mut connection, path, limit).await
+	}
+
+	/// [`Self::get`] on an open connection, so that many requests share one TLS session (and
+	/// one connection of the server's per-address budget).
+	async fn get_on(
+		&self,
+		connection: &mut Connection,
+		path: &str,
+		limit: usize,
+	) -> Result<Bytes, FetchError> {
 		let host = connection.host.clone();
 		let (mut attempt, mut throttled) = (0, 0);
 		loop {
@@ -184,9 +195,11 @@ impl Fetcher {
 		let location = String::from_utf8_lossy(&commitment.location).to_string();
 		let root = hex::encode(commitment.root);
 		let mut verifier = ChunkVerifier::new(location.clone(), commitment.root, commitment.size);
+		// One TLS session for every chunk.
+		let mut connection = Self::connect(&location).await?;
 		for index in 0..verifier.chunks() {
 			let path = format!("/artifacts/{root}/{index}?order={order}");
-			let body = self.get(&location, &path, CHUNK_ANSWER_BYTES).await?;
+			let body = self.get_on(&mut connection, &path, CHUNK_ANSWER_BYTES).await?;
 			let (bytes, proof) = <(Vec<u8>, MerkleProof)>::decode(&mut &body[..]).map_err(|e| {
 				FetchError::Corrupt(format!(
 					"{location}: chunk {index} is not a chunk with its proof: {e}"

@@ -1,15 +1,20 @@
-//! How much of an artifact server one source may use. Every request costs the server work
-//! before it can refuse it (a TLS session, a challenge kept in memory, a signature check, a
-//! query to its node), so one address or one account flooding it would starve everyone else:
-//! - an address (an IPv4 address, or an IPv6 /64, which one subscriber usually holds whole)
-//!   holds at most `connections` connections at once, of the server's 512;
-//! - an address makes at most `rate` requests a second, in bursts of up to `burst`;
-//! - an account, once its signature is checked, the same (so many addresses sharing one key
-//!   gain nothing, and its queries to the node are bounded too).
+//! How much of an artifact server one source may use. Every connection and request costs the
+//! server work before it can refuse it (a TLS handshake, a challenge kept in memory, a
+//! signature check, a query to its node), so one source flooding it would starve everyone
+//! else:
+//! - a source is an IPv4 address, or an IPv6 /48: a subscriber is commonly given a /48 or a
+//!   /56 (tunnel brokers hand out /48s free), so counting /64s would give one subscriber
+//!   hundreds of budgets;
+//! - a source holds at most `connections` connections at once, of the server's 512;
+//! - a source opens connections and makes requests at one per `interval` on average, in
+//!   bursts of up to `burst`, from one budget: a connection is charged before its TLS
+//!   handshake, a request before anything else;
+//! - an account, once its signature is checked, has a request budget of the same size (so many
+//!   addresses sharing one key gain nothing).
 //!
-//! A request over its budget gets `429 Too Many Requests` with `Retry-After`, and costs the
-//! server no signature check. The defaults leave an honest fetcher (two requests per 1 MiB
-//! chunk) about 100 MiB/s from one address.
+//! A request over its budget gets `429 Too Many Requests` with `Retry-After`; a connection over
+//! it is closed at once. The defaults leave an honest fetcher (one connection per artifact, two
+//! requests per 1 MiB chunk) about 100 MiB/s from one address.
 
 use std::{
 	collections::HashMap,
@@ -28,7 +33,8 @@ use governor::{
 /// The budgets (see the module's documentation).
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
-	pub rate: NonZeroU32,
+	/// One connection or request per this, on average: 5 ms is 200 a second.
+	pub interval: Duration,
 	pub burst: NonZeroU32,
 	pub connections: usize,
 }
@@ -36,7 +42,7 @@ pub struct Budget {
 impl Default for Budget {
 	fn default() -> Self {
 		Budget {
-			rate: NonZeroU32::new(200).unwrap_or(NonZeroU32::MIN),
+			interval: Duration::from_millis(5),
 			burst: NonZeroU32::new(800).unwrap_or(NonZeroU32::MIN),
 			connections: 32,
 		}
@@ -79,7 +85,9 @@ impl Drop for Connection {
 
 impl Limits {
 	pub fn new(budget: Budget) -> Self {
-		let quota = Quota::per_second(budget.rate).allow_burst(budget.burst);
+		let quota = Quota::with_period(budget.interval)
+			.unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
+			.allow_burst(budget.burst);
 		let clock = DefaultClock::default();
 		Limits {
 			budget,
@@ -90,15 +98,16 @@ impl Limits {
 		}
 	}
 
-	/// A connection from `peer`, or `None` when its address holds its share already.
+	/// A connection from `peer`, or `None` when its source holds its share of connections
+	/// already or is over its budget.
 	pub fn connect(&self, peer: IpAddr) -> Option<Connection> {
 		let address = source(peer);
 		let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
-		let count = connections.entry(address).or_insert(0);
-		if *count >= self.budget.connections {
+		if connections.get(&address).copied().unwrap_or(0) >= self.budget.connections {
 			return None;
 		}
-		*count += 1;
+		self.addresses.check_key(&address).ok()?;
+		*connections.entry(address).or_insert(0) += 1;
 		Some(Connection { address, connections: self.connections.clone() })
 	}
 
@@ -124,14 +133,15 @@ impl Limits {
 		self.accounts.shrink_to_fit();
 	}
 
-	/// Sources remembered (for tests and metrics).
+	/// Sources remembered (for tests).
+	#[cfg(test)]
 	pub fn remembered(&self) -> usize {
 		self.addresses.len() + self.accounts.len()
 	}
 }
 
 /// The source a peer address is counted as: IPv4 as it is (also when mapped into IPv6), IPv6
-/// by its /64.
+/// by its /48.
 fn source(peer: IpAddr) -> IpAddr {
 	match peer {
 		IpAddr::V4(v4) => IpAddr::V4(v4),
@@ -139,7 +149,7 @@ fn source(peer: IpAddr) -> IpAddr {
 			Some(v4) => IpAddr::V4(v4),
 			None => {
 				let mut segments = v6.segments();
-				segments[4..].fill(0);
+				segments[3..].fill(0);
 				IpAddr::V6(segments.into())
 			},
 		},
@@ -150,9 +160,10 @@ fn source(peer: IpAddr) -> IpAddr {
 mod tests {
 	use super::*;
 
+	/// Three at once, then one a minute: no test is slow enough to earn another.
 	fn small() -> Limits {
 		Limits::new(Budget {
-			rate: NonZeroU32::new(1).unwrap(),
+			interval: Duration::from_secs(60),
 			burst: NonZeroU32::new(3).unwrap(),
 			connections: 2,
 		})
@@ -166,24 +177,36 @@ mod tests {
 			assert_eq!(limits.request_from(peer), Ok(()));
 		}
 		let wait = limits.request_from(peer).unwrap_err();
-		assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
+		assert!(wait > Duration::ZERO && wait <= Duration::from_secs(60), "{wait:?}");
 		// Another address is not held back by the first.
 		assert_eq!(limits.request_from("192.0.2.8".parse().unwrap()), Ok(()));
 	}
 
 	#[test]
-	fn an_ipv6_subscriber_is_one_source_for_its_whole_64() {
+	fn an_ipv6_subscriber_is_one_source_for_its_whole_48() {
 		let limits = small();
-		for host in ["2001:db8::1", "2001:db8::2:3", "2001:db8::ffff:1:1"] {
+		for host in ["2001:db8::1", "2001:db8:0:1::2:3", "2001:db8:0:ff00::1:1"] {
 			assert_eq!(limits.request_from(host.parse().unwrap()), Ok(()));
 		}
-		assert!(limits.request_from("2001:db8::9".parse().unwrap()).is_err());
-		assert_eq!(limits.request_from("2001:db8:0:1::1".parse().unwrap()), Ok(()));
+		assert!(limits.request_from("2001:db8:0:7::9".parse().unwrap()).is_err());
+		assert_eq!(limits.request_from("2001:db8:1::1".parse().unwrap()), Ok(()));
 		// An IPv4-mapped address counts as the IPv4 address.
 		let _ = limits.request_from("198.51.100.1".parse().unwrap());
 		let _ = limits.request_from("198.51.100.1".parse().unwrap());
 		let _ = limits.request_from("198.51.100.1".parse().unwrap());
 		assert!(limits.request_from("::ffff:198.51.100.1".parse().unwrap()).is_err());
+	}
+
+	#[test]
+	fn connections_are_charged_to_the_address_before_their_handshake() {
+		let limits = small();
+		let peer: IpAddr = "192.0.2.7".parse().unwrap();
+		let _open = limits.connect(peer).expect("first");
+		assert_eq!(limits.request_from(peer), Ok(()));
+		assert_eq!(limits.request_from(peer), Ok(()));
+		// The budget is spent: neither a connection nor a request now.
+		assert!(limits.connect(peer).is_none());
+		assert!(limits.request_from(peer).is_err());
 	}
 
 	#[test]
@@ -198,7 +221,11 @@ mod tests {
 
 	#[test]
 	fn an_address_holds_its_share_of_connections_until_they_close() {
-		let limits = small();
+		let limits = Limits::new(Budget {
+			interval: Duration::from_millis(1),
+			burst: NonZeroU32::new(100).unwrap(),
+			connections: 2,
+		});
 		let peer: IpAddr = "192.0.2.7".parse().unwrap();
 		let first = limits.connect(peer).expect("first");
 		let _second = limits.connect(peer).expect("second");
@@ -211,7 +238,7 @@ mod tests {
 	#[test]
 	fn idle_sources_are_forgotten() {
 		let limits = Limits::new(Budget {
-			rate: NonZeroU32::new(1000).unwrap(),
+			interval: Duration::from_millis(1),
 			burst: NonZeroU32::new(1).unwrap(),
 			connections: 1,
 		});

@@ -298,7 +298,7 @@ async fn run_daemon(
 	let identity = Identity::load_or_create(&args.data_dir)?;
 	let public_url = args.public_url(&identity)?;
 	let state = Arc::new(ServerState {
-		access: AccessList::Chain(slot.clone()),
+		access: AccessList::Chain(slot.clone(), Default::default()),
 		store: None,
 		owner: key.public_key().0,
 		outputs: (role == "worker")
@@ -355,7 +355,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 			artifacts.claim_owner(&owner)?;
 			let identity = Identity::load_or_create(&store)?;
 			let state = Arc::new(ServerState {
-				access: AccessList::Chain(slot),
+				access: AccessList::Chain(slot, Default::default()),
 				store: Some(artifacts),
 				owner,
 				outputs: None,

@@ -62,7 +62,7 @@ impl Metrics {
 		let requests_refused = Counter::default();
 		registry.register(
 			"artifact_requests_refused",
-			"Artifact requests refused (bad signature, replay, not allowed, bad path)",
+			"Artifact requests and connections refused (bad signature, replay, not allowed, bad path, over an address's or account's budget)",
 			requests_refused.clone(),
 		);
 		Metrics {

@@ -184,7 +184,20 @@ impl Worker {
 		id: u64,
 		spec: &OrderSpec,
 	) -> Result<(), String> {
-		let error = match self.fetch_inputs(dir, id, spec).await {
+		let window = chain.confirm_window(order).await.map_err(|e| e.to_string())?;
+		let assigned = order.assigned_at.unwrap_or_default();
+		// The chain's confirmation deadline, which never passes the training deadline.
+		let deadline = assigned.saturating_add(window).min(order.timetable.training_deadline);
+		let halfway = u64::from(assigned + deadline.saturating_sub(assigned) / 2);
+		// A store that answers, but too slowly (or with `429` after `429`), must not keep the
+		// worker past the point where a decline still lands in the window.
+		let fetched = tokio::select! {
+			fetched = self.fetch_inputs(dir, id, spec) => fetched,
+			() = until_finalized(chain, halfway) => Err(FetchError::Unavailable(format!(
+				"the inputs had not all arrived by block {halfway}, half the confirmation window"
+			))),
+		};
+		let error = match fetched {
 			Ok(()) => {
 				let call = api::tx().training_orders().confirm_assignment(id);
 				chain
@@ -196,13 +209,8 @@ impl Worker {
 			Err(error) => error,
 		};
 		if !error.is_final() {
-			let window = chain.confirm_window(order).await.map_err(|e| e.to_string())?;
-			let assigned = order.assigned_at.unwrap_or_default();
-			// The chain's confirmation deadline, which never passes the training deadline.
-			let deadline = assigned.saturating_add(window).min(order.timetable.training_deadline);
-			let halfway = assigned + deadline.saturating_sub(assigned) / 2;
 			let now = chain.finalized_number().await.map_err(|e| e.to_string())?;
-			if now < u64::from(halfway) {
+			if now < halfway {
 				return Err(format!("cannot fetch the inputs yet, retrying: {error}"));
 			}
 		}
@@ -533,4 +541,15 @@ pub async fn register(
 		},
 	}
 	Ok(())
+}
+
+/// Returns once the chain has finalized block `block` (checked every 2 s; a failing node only
+/// delays it).
+async fn until_finalized(chain: &Chain, block: u64) {
+	loop {
+		if chain.finalized_number().await.is_ok_and(|now| now >= block) {
+			return;
+		}
+		tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+	}
 }
