@@ -35,6 +35,8 @@ const RECENT_ACTION: Duration = Duration::from_secs(30);
 pub type AccountId = AccountId32;
 pub type Order = api::runtime_types::pallet_training_orders::types::Order<AccountId, u128, u32>;
 pub type OrderStatus = api::runtime_types::pallet_training_orders::types::OrderStatus;
+/// The windows, fee and deposit the chain asks of a spec (`TrainingOrdersApi::quote`).
+pub type Quote = api::runtime_types::pallet_training_orders::types::Quote<u128, u32>;
 pub type Round = api::runtime_types::pallet_proof_of_train::types::Round<AccountId, u32>;
 pub type Phase = api::runtime_types::pallet_proof_of_train::types::Phase<u32>;
 pub type SegmentCheck = api::runtime_types::pallet_proof_of_train::types::SegmentCheck;
@@ -323,18 +325,32 @@ impl Chain {
 		self.at().await?.runtime_apis().call(call).await.map_err(|e| failed("reading the bond", e))
 	}
 
-	/// Blocks the assigned workers of `order` have to fetch its inputs and confirm.
-	pub async fn confirm_window(&self, order: &Order) -> Result<u32> {
-		let spec = convert(&order.spec).map_err(|e| failed("converting an order spec", e))?;
-		let call = api::runtime_apis().training_orders_api().quote(spec, order.capacity);
+	/// The chain's quote for a spec at `capacity` GFLOP/s per worker. The outer error: the
+	/// chain could not be asked; the inner one: the chain refuses the spec, and why.
+	pub async fn quote(
+		&self,
+		spec: &OrderSpec,
+		capacity: u32,
+	) -> Result<std::result::Result<Quote, String>> {
+		let spec = convert(spec).map_err(|e| failed("converting an order spec", e))?;
+		let call = api::runtime_apis().training_orders_api().quote(spec, capacity);
 		let quote = self
 			.at()
 			.await?
 			.runtime_apis()
 			.call(call)
 			.await
-			.map_err(|e| failed("asking for a quote", e))?
-			.map_err(|e| ChainError(format!("the chain quotes no window for the order: {e:?}")))?;
+			.map_err(|e| failed("asking for a quote", e))?;
+		Ok(quote.map_err(|e| format!("{e:?}")))
+	}
+
+	/// Blocks the assigned workers of `order` have to fetch its inputs and confirm.
+	pub async fn confirm_window(&self, order: &Order) -> Result<u32> {
+		let spec = Self::spec_of(order)?;
+		let quote = self
+			.quote(&spec, order.capacity)
+			.await?
+			.map_err(|e| ChainError(format!("the chain quotes no window for the order: {e}")))?;
 		Ok(quote.confirm_window)
 	}
 

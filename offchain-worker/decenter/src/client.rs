@@ -382,23 +382,19 @@ async fn windows(
 	spec: &OrderSpec,
 	margin: u32,
 ) -> Result<(u32, u32), String> {
-	let call = api::runtime_apis()
-		.training_orders_api()
-		.quote(convert(spec).map_err(|e| e.to_string())?, file.capacity);
-	let at = chain.at().await.map_err(|e| e.to_string())?;
-	let quote = at
-		.runtime_apis()
-		.call(call)
+	let quote = chain
+		.quote(spec, file.capacity)
 		.await
 		.map_err(|e| format!("cannot ask the chain for a quote: {e}"))?
 		.map_err(|e| {
 			format!(
-				"the chain refuses this spec at {} GFLOP/s per worker ({e:?}): the capacity must \
+				"the chain refuses this spec at {} GFLOP/s per worker ({e}): the capacity must \
 				 be between 1 and the staking pallet's MaxCapacity, the spec within the chain's \
 				 bounds, and the work must fit in the longest training window",
 				file.capacity
 			)
 		})?;
+	let at = chain.at().await.map_err(|e| e.to_string())?;
 	let retry = at
 		.constants()
 		.entry(api::constants().training_orders().assignment_retry())
