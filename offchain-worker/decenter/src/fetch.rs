@@ -27,9 +27,15 @@ const CHALLENGE_ATTEMPTS: u32 = 3;
 /// all).
 const THROTTLED_ATTEMPTS: u32 = 8;
 
-/// The wait before try `n` (from 1) after a `429`.
-fn throttled_wait(n: u32) -> Duration {
-	Duration::from_millis(250 << n.saturating_sub(1).min(4))
+/// After a `429` (the server limits each address and account), waits before the next try and
+/// says to make it, while `THROTTLED_ATTEMPTS` remain: 250 ms, doubling up to 4 s.
+async fn waited_out(status: StatusCode, throttled: &mut u32) -> bool {
+	if status != StatusCode::TOO_MANY_REQUESTS || *throttled >= THROTTLED_ATTEMPTS {
+		return false;
+	}
+	*throttled += 1;
+	tokio::time::sleep(Duration::from_millis(250 << (*throttled - 1).min(4))).await;
+	true
 }
 /// How long reaching a server may take; a dead host fails fast instead of using up a
 /// worker's confirmation window.
@@ -143,10 +149,8 @@ impl Fetcher {
 		loop {
 			attempt += 1;
 			let (status, _, challenge) = connection.get("/challenge", &[], CHALLENGE_BYTES).await?;
-			if status == StatusCode::TOO_MANY_REQUESTS && throttled < THROTTLED_ATTEMPTS {
-				throttled += 1;
+			if waited_out(status, &mut throttled).await {
 				attempt -= 1;
-				tokio::time::sleep(throttled_wait(throttled)).await;
 				continue;
 			}
 			if status != StatusCode::OK {
@@ -161,11 +165,8 @@ impl Fetcher {
 				})?;
 			let headers = auth::headers(&self.key, &challenge, path);
 			let (status, final_refusal, body) = connection.get(path, &headers, limit).await?;
-			// The server limits each address and account: wait, then ask again.
-			if status == StatusCode::TOO_MANY_REQUESTS && throttled < THROTTLED_ATTEMPTS {
-				throttled += 1;
+			if waited_out(status, &mut throttled).await {
 				attempt -= 1;
-				tokio::time::sleep(throttled_wait(throttled)).await;
 				continue;
 			}
 			// A flood of challenges may push ours out before it is used: ask for another.
