@@ -12,12 +12,16 @@ pub mod domain {
 	pub const MERKLE_NODE: &[u8] = b"decenter/merkle-node";
 	/// A chunk of a dataset or weights artifact.
 	pub const CHUNK: &[u8] = b"decenter/chunk";
-	/// A training checkpoint (parameters, optimizer state, step).
+	/// A training checkpoint (step, model hash, optimizer-state hash).
 	pub const CHECKPOINT: &[u8] = b"decenter/checkpoint";
 	/// A trained model's parameters alone.
 	pub const MODEL: &[u8] = b"decenter/model";
+	/// An optimizer's state alone.
+	pub const OPTIMIZER_STATE: &[u8] = b"decenter/optimizer-state";
 	/// A loss trace.
 	pub const LOSS_TRACE: &[u8] = b"decenter/loss-trace";
+	/// A probe: a state inside a segment and the gradients of the step that made it.
+	pub const PROBE: &[u8] = b"decenter/probe";
 	/// A proof-of-train commitment.
 	pub const POT_COMMITMENT: &[u8] = b"decenter/pot-commitment";
 	/// A sealed (commit–reveal) value.

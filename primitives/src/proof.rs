@@ -34,21 +34,33 @@ fn update_tensors(state: &mut Blake2b256, tensors: &[&[f32]]) {
 	}
 }
 
-/// Hash of a training checkpoint: `H("decenter/checkpoint" ‖ step u64 LE ‖ parameters ‖
-/// optimizer state)`, each a tensor list in the engine's canonical order (per layer:
-/// weights row-major `[fan_in][fan_out]`, then biases; optimizer slots likewise).
+/// Hash of a training checkpoint: `H("decenter/checkpoint" ‖ step u64 LE ‖
+/// model_hash(parameters) ‖ optimizer_state_hash(optimizer state))`, each a tensor list in the
+/// engine's canonical order (per layer: weights row-major `[fan_in][fan_out]`, then biases;
+/// optimizer slots likewise). Hashing the model apart lets the chain check that a committed
+/// final model is the parameters of the last checkpoint ([`checkpoint_hash_of_parts`]) without
+/// seeing either.
 pub fn checkpoint_hash(step: u64, parameters: &[&[f32]], optimizer_state: &[&[f32]]) -> Hash256 {
+	checkpoint_hash_of_parts(step, &model_hash(parameters), &optimizer_state_hash(optimizer_state))
+}
+
+/// [`checkpoint_hash`] from the step and the hashes of its two parts.
+pub fn checkpoint_hash_of_parts(step: u64, model: &Hash256, optimizer_state: &Hash256) -> Hash256 {
+	tagged_hash(domain::CHECKPOINT, &[&step.to_le_bytes(), model, optimizer_state])
+}
+
+/// Hash of an optimizer's state alone (its slots in the engine's canonical order).
+pub fn optimizer_state_hash(optimizer_state: &[&[f32]]) -> Hash256 {
 	let mut state = Blake2b256::new();
-	state.update(domain::CHECKPOINT);
-	state.update(&step.to_le_bytes());
-	update_tensors(&mut state, parameters);
+	state.update(domain::OPTIMIZER_STATE);
 	update_tensors(&mut state, optimizer_state);
 	state.finalize()
 }
 
-/// The canonical bytes of a checkpoint, exactly what [`checkpoint_hash`] hashes after its
-/// domain tag: a worker posts these on chain when a validator reports it cannot fetch a
-/// checkpoint, and [`checkpoint_hash_of_bytes`] checks them against the committed hash.
+/// The canonical bytes of a checkpoint: `step u64 LE ‖ parameters ‖ optimizer state`, each a
+/// tensor list laid out as `count u32 LE ‖ (len u64 LE ‖ values f32 LE)…`. A worker posts these
+/// on chain when a validator reports it cannot fetch a checkpoint, and
+/// [`checkpoint_hash_of_bytes`] checks them against the committed hash.
 pub fn checkpoint_bytes(step: u64, parameters: &[&[f32]], optimizer_state: &[&[f32]]) -> Vec<u8> {
 	let values: usize = parameters.iter().chain(optimizer_state).map(|t| t.len()).sum();
 	let tensors = parameters.len() + optimizer_state.len();
@@ -66,9 +78,36 @@ pub fn checkpoint_bytes(step: u64, parameters: &[&[f32]], optimizer_state: &[&[f
 	bytes
 }
 
-/// [`checkpoint_hash`] of a checkpoint given as its [`checkpoint_bytes`].
-pub fn checkpoint_hash_of_bytes(bytes: &[u8]) -> Hash256 {
-	tagged_hash(domain::CHECKPOINT, &[bytes])
+/// [`checkpoint_hash`] of a checkpoint given as its [`checkpoint_bytes`]; `None` when the bytes
+/// are not that layout exactly (a length runs past the end, or bytes are left over).
+pub fn checkpoint_hash_of_bytes(bytes: &[u8]) -> Option<Hash256> {
+	let step = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+	let parameters_len = tensor_list_len(bytes.get(8..)?)?;
+	let state_start = 8usize.checked_add(parameters_len)?;
+	let parameters = bytes.get(8..state_start)?;
+	let state = bytes.get(state_start..)?;
+	if tensor_list_len(state)? != state.len() {
+		return None;
+	}
+	// The layout is `update_tensors`'s input byte for byte, so each part hashes as it is.
+	let model = tagged_hash(domain::MODEL, &[parameters]);
+	let optimizer_state = tagged_hash(domain::OPTIMIZER_STATE, &[state]);
+	Some(checkpoint_hash_of_parts(step, &model, &optimizer_state))
+}
+
+/// Bytes taken by the tensor list at the start of `bytes`, or `None` if it runs past the end.
+fn tensor_list_len(bytes: &[u8]) -> Option<usize> {
+	let count = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
+	let mut at = 4usize;
+	for _ in 0..count {
+		let len = u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?);
+		let values = usize::try_from(len).ok()?.checked_mul(4)?;
+		at = at.checked_add(8)?.checked_add(values)?;
+		if at > bytes.len() {
+			return None;
+		}
+	}
+	Some(at)
 }
 
 /// Hash of a model's parameters alone: what a certificate names.
@@ -77,6 +116,19 @@ pub fn model_hash(parameters: &[&[f32]]) -> Hash256 {
 	state.update(domain::MODEL);
 	update_tensors(&mut state, parameters);
 	state.finalize()
+}
+
+/// What a checker claims at a task's probe step: `H("decenter/probe" ‖ checkpoint hash of the
+/// state after the probe step ‖ tensor list of the gradients that step computed)`. Nobody
+/// publishes either, and the gradients exist only inside the step, so even where the probe
+/// step is a segment's last (a one-step segment) a checker that copied the published end hash
+/// cannot answer it.
+pub fn probe_hash(state: &Hash256, gradients: &[&[f32]]) -> Hash256 {
+	let mut hasher = Blake2b256::new();
+	hasher.update(domain::PROBE);
+	hasher.update(state);
+	update_tensors(&mut hasher, gradients);
+	hasher.finalize()
 }
 
 /// Hash of the per-step training losses.
@@ -113,6 +165,10 @@ pub struct PotCommitment {
 	pub checkpoints: u32,
 	/// [`model_hash`] of the final parameters.
 	pub final_model: Hash256,
+	/// [`optimizer_state_hash`] of the final optimizer state: with `final_model` it makes the
+	/// last checkpoint hash ([`checkpoint_hash_of_parts`]), so the chain can tell that the
+	/// model a certificate names is the one the checked run ended with.
+	pub final_state: Hash256,
 	/// [`loss_trace_hash`] of the per-step losses.
 	pub loss_trace: Hash256,
 }
@@ -154,8 +210,28 @@ mod tests {
 	fn checkpoint_bytes_hash_to_the_checkpoint_hash() {
 		let (w, b, m) = ([1.0f32, -2.5, 0.125], [0.5f32], [0.25f32; 4]);
 		let bytes = checkpoint_bytes(7, &[&w, &b], &[&m]);
-		assert_eq!(checkpoint_hash_of_bytes(&bytes), checkpoint_hash(7, &[&w, &b], &[&m]));
-		assert_ne!(checkpoint_hash_of_bytes(&bytes[1..]), checkpoint_hash(7, &[&w, &b], &[&m]));
+		let expected = checkpoint_hash(7, &[&w, &b], &[&m]);
+		assert_eq!(checkpoint_hash_of_bytes(&bytes), Some(expected));
+		// Any other length is not a checkpoint: cut short, one byte over, or a header alone.
+		assert_eq!(checkpoint_hash_of_bytes(&bytes[..bytes.len() - 1]), None);
+		assert_eq!(checkpoint_hash_of_bytes(&[&bytes[..], &[0]].concat()), None);
+		assert_eq!(checkpoint_hash_of_bytes(&bytes[..8]), None);
+		// A tensor length that overflows is refused, not wrapped.
+		let mut huge = bytes.clone();
+		huge[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+		assert_eq!(checkpoint_hash_of_bytes(&huge), None);
+		// Moving a tensor from the parameters to the state is another checkpoint.
+		let moved = checkpoint_bytes(7, &[&w], &[&b, &m]);
+		assert_ne!(checkpoint_hash_of_bytes(&moved), Some(expected));
+	}
+
+	#[test]
+	fn the_last_checkpoint_is_its_model_and_state() {
+		let (w, b, m) = ([1.0f32, -2.5, 0.125], [0.5f32], [0.25f32; 4]);
+		let parts =
+			checkpoint_hash_of_parts(9, &model_hash(&[&w, &b]), &optimizer_state_hash(&[&m]));
+		assert_eq!(parts, checkpoint_hash(9, &[&w, &b], &[&m]));
+		assert_ne!(parts, checkpoint_hash(9, &[&w, &[0.25]], &[&m]));
 	}
 
 	#[test]
@@ -182,16 +258,18 @@ mod tests {
 		);
 		assert_eq!(hex(&model_hash(&[&[1.0, 2.0], &[0.5]])), VECTOR_MODEL);
 		assert_eq!(hex(&loss_trace_hash(&[2.5, 1.25])), VECTOR_LOSS_TRACE);
+		assert_eq!(hex(&probe_hash(&[7; 32], &[&[0.25, -1.0], &[2.0]])), VECTOR_PROBE);
 		assert_eq!(hex(&chunk_root(b"decenter")), VECTOR_CHUNK_ROOT);
 	}
 
 	// Computed independently from the documented layout with Python's hashlib.blake2b
 	// (digest_size=32).
 	const VECTOR_CHECKPOINT: &str =
-		"f428aa1cdc63b80a0adc3abf1e1168a4e587ee2ab509d83bba04105465c3f55e";
+		"a1afb920ec8e22086d3fcc5890571cd8b02a837c9afe08c8578bb7411a73646b";
 	const VECTOR_MODEL: &str = "b3e52b1716cda47272dcad63c7ace4873985dcfb34713b47dc1e5d0a635fa984";
 	const VECTOR_LOSS_TRACE: &str =
 		"65d71491279950ad02357300900ca75b31c2b0892a363324d1e0dfe4d7092b16";
+	const VECTOR_PROBE: &str = "16a1d0c1c05feeeea1d03dd10fa58a51bbaff59e23c9cb8cbb9762e26de49927";
 	const VECTOR_CHUNK_ROOT: &str =
 		"47967774e321825f661ded6c8864791bd6b63bbd4b632ed897ae9756d53940db";
 }

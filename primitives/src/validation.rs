@@ -2,10 +2,11 @@
 //! with [`crate::proof::seal`] and then revealed.
 //!
 //! A *task* is one segment `i` of one worker's run (from checkpoint `c_i` to `c_{i+1}`) with a
-//! *probe step* strictly inside it chosen by the chain. Re-executing the segment from `c_i`
-//! yields both the end hash (`c_{i+1}`, which the worker published) and the probe hash (the
-//! [`crate::proof::checkpoint_hash`] of the state after the probe step, which nobody
-//! published): a reporter that did not re-execute cannot know the probe hash.
+//! *probe step* strictly inside it chosen by the chain (its end for a one-step segment).
+//! Re-executing the segment from `c_i` yields both the end hash (`c_{i+1}`, which the worker
+//! published) and the probe hash ([`crate::proof::probe_hash`] of the state after the probe step
+//! and the gradients of that step, which nobody published): a reporter that did not
+//! re-execute cannot know the probe hash.
 
 use bounded_collections::{BoundedVec, ConstU32};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -32,12 +33,13 @@ pub const MAX_REPORT_METRICS: u32 = 8;
 	MaxEncodedLen,
 )]
 pub enum Claim {
-	/// Re-executed from `c_i`: the checkpoint hash after the segment's last step and after
-	/// the probe step.
+	/// Re-executed from `c_i`: the checkpoint hash after the segment's last step and the
+	/// probe hash at the probe step.
 	Computed {
 		/// Hash of the state after the segment's last step (`c_{i+1}`).
 		end: Hash256,
-		/// Hash of the state after the probe step.
+		/// [`crate::proof::probe_hash`] of the state after the probe step and the gradients
+		/// of that step.
 		probe: Hash256,
 	},
 	/// The worker did not serve checkpoint `c_i` (or served bytes that do not hash to it).

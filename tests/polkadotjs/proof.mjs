@@ -87,9 +87,12 @@ function f32s(values) {
   return bytes;
 }
 const tensors = (list) => u8aConcat(u32(list.length), ...list.map((t) => u8aConcat(u64(t.length), f32s(t))));
-const state = (step) => H('decenter/checkpoint', u64(step), tensors([[1, step]]), tensors([]));
+const NO_OPTIMIZER_STATE = H('decenter/optimizer-state', tensors([]));
+const checkpoint = (step, first) =>
+  H('decenter/checkpoint', u64(step), H('decenter/model', tensors([[first, step]])), NO_OPTIMIZER_STATE);
+const state = (step) => checkpoint(step, 1);
 // What a worker that skipped training publishes.
-const forged = (step) => H('decenter/checkpoint', u64(step), tensors([[9, step]]), tensors([]));
+const forged = (step) => checkpoint(step, 9);
 // What re-executing from a state that is not the honest one yields (any fixed rule will do).
 const rerun = (start, step) => blake2AsU8a(u8aConcat(start, u32(step)), 256);
 function merkleRoot(items) {
@@ -165,6 +168,7 @@ function run(honest) {
     checkpointRoot: merkleRoot(checkpoints),
     checkpoints: 4,
     finalModel: H('decenter/model', tensors([[honest ? 1 : 9, STEPS]])),
+    finalState: NO_OPTIMIZER_STATE,
     lossTrace: H('decenter/loss-trace', tensors([[2.5, 1.25]])),
   });
   // What the worker claims about a task, and what honest re-execution from its checkpoint gives.

@@ -197,6 +197,17 @@ pub fn replay(
 	on_device!(device, |backend| pot::replay(backend, spec, data, from, until))
 }
 
+/// The state at probe step `until`, re-executed from `from`, and the probe hash claimed for it.
+pub fn probe(
+	device: Device,
+	spec: &TrainingSpec,
+	data: &Dataset,
+	from: &Checkpoint,
+	until: u32,
+) -> Result<(Checkpoint, Hash256), TrainError> {
+	on_device!(device, |backend| pot::probe(backend, spec, data, from, until))
+}
+
 /// Loss and accuracy of `parameters` on `validation`.
 pub fn evaluate(
 	device: Device,

@@ -1,16 +1,18 @@
 //! The validator role: register and bond; when drawn for an order (as validator, or as
 //! referee of a dispute), fetch the workers' committed checkpoints, re-execute the sampled
-//! segments to their probe and end steps, evaluate every worker's final model on the
+//! segments to their probe and end steps (segment 0 from the order's own initialization, not
+//! the worker's `c_0`), evaluate every worker's final model on the
 //! validation set, and commit then reveal the report. A checkpoint that cannot be fetched, or
 //! that does not hash to what the worker revealed, is claimed `Unavailable`: the chain then
 //! asks the worker to post it.
 
 use std::path::PathBuf;
 
-use decenter_engine::train::Dataset;
+use decenter_engine::{model::Checkpoint, train::Dataset};
 use decenter_primitives::{
 	order::OrderSpec,
 	proof::model_hash,
+	spec::{Initialization, TrainingSpec},
 	validation::{Claim, Metrics as ReportMetrics, Report},
 };
 
@@ -110,6 +112,8 @@ impl Validator {
 			let claim = self
 				.check_segment(
 					chain,
+					part,
+					dir,
 					id,
 					round,
 					&spec,
@@ -151,11 +155,14 @@ impl Validator {
 		})
 	}
 
-	/// Re-executes one segment of worker `slot` from its checkpoint `segment`.
+	/// Re-executes one segment of worker `slot`: segment 0 from the order's own initialization,
+	/// any other from the worker's checkpoint `segment`.
 	#[allow(clippy::too_many_arguments)]
 	async fn check_segment(
 		&self,
 		chain: &Chain,
+		part: Part,
+		dir: &OrderDir,
 		id: u64,
 		round: &Round,
 		spec: &OrderSpec,
@@ -166,27 +173,45 @@ impl Validator {
 	) -> Result<Claim, String> {
 		let worker = &round.workers.0.get(slot as usize).ok_or("no such worker")?.account;
 		let training = spec.variant(slot).ok_or("no spec for the slot")?;
-		let hashes = chain
-			.checkpoint_hashes(id, slot)
-			.await
-			.map_err(|e| e.to_string())?
-			.ok_or("no revealed checkpoints")?;
-		let expected =
-			*hashes.get(segment as usize).ok_or("segment past the revealed checkpoints")?;
-		let base = chain.endpoint_of(worker).await.map_err(|e| e.to_string())?;
-		let path = format!("/orders/{id}/checkpoints/{segment}");
-		let bytes = self.fetcher.get(&base, &path, trained_work_bytes(&training)).await?;
-		let from = training::checkpoint_of(&training, "checkpoint", &bytes)?;
-		if from.hash() != expected {
-			return Err(format!("checkpoint {segment} does not hash to the revealed value"));
-		}
+		// Segment 0 starts from the order's own initialization, not the worker's `c_0`: a run
+		// trained from weights the order did not name then ends elsewhere than the worker
+		// claims. A validator that cannot get the uploaded weights falls back to the worker's
+		// `c_0`, so that a client cannot have a worker faulted for withholding by withdrawing
+		// them; a referee abstains instead (`Unavailable` is no vote), so that a client cannot
+		// withdraw them once the dispute is open and have the honest accuser slashed.
+		let initial = match (segment, part) {
+			(0, Part::Validator) => self.initialization(dir, id, &training).await.map_err(|why| {
+				tracing::warn!(order = id, worker = slot, "{why}; segment 0 from the worker's c_0")
+			}),
+			(0, Part::Referee) => Ok(self.initialization(dir, id, &training).await?),
+			_ => Err(()),
+		};
+		let from = if let Ok(initial) = initial {
+			initial
+		} else {
+			let hashes = chain
+				.checkpoint_hashes(id, slot)
+				.await
+				.map_err(|e| e.to_string())?
+				.ok_or("no revealed checkpoints")?;
+			let expected =
+				*hashes.get(segment as usize).ok_or("segment past the revealed checkpoints")?;
+			let base = chain.endpoint_of(worker).await.map_err(|e| e.to_string())?;
+			let path = format!("/orders/{id}/checkpoints/{segment}");
+			let bytes = self.fetcher.get(&base, &path, trained_work_bytes(&training)).await?;
+			let from = training::checkpoint_of(&training, "checkpoint", &bytes)?;
+			if from.hash() != expected {
+				return Err(format!("checkpoint {segment} does not hash to the revealed value"));
+			}
+			from
+		};
 		let (device, data, start_step) = (self.config.device, data.clone(), from.step);
 		let end_step = training.checkpoint_step(segment + 1);
 		let begun = std::time::Instant::now();
 		let (probe, end) = tokio::task::spawn_blocking(move || {
-			let probe = training::replay(device, &training, &data, &from, probe_step)?;
-			let end = training::replay(device, &training, &data, &probe, end_step)?;
-			Ok::<_, decenter_engine::train::TrainError>((probe.hash(), end.hash()))
+			let (state, probe) = training::probe(device, &training, &data, &from, probe_step)?;
+			let end = training::replay(device, &training, &data, &state, end_step)?;
+			Ok::<_, decenter_engine::train::TrainError>((probe, end.hash()))
 		})
 		.await
 		.map_err(|e| e.to_string())?
@@ -194,6 +219,29 @@ impl Validator {
 		let steps = u64::from(end_step.saturating_sub(start_step));
 		self.metrics.steps(steps, steps as f64 / begun.elapsed().as_secs_f64().max(1e-9));
 		Ok(Claim::Computed { end, probe })
+	}
+
+	/// `c_0` as the order defines it: the seeded initialization, or the uploaded weights
+	/// (fetched once from the client's store, verified against their commitment).
+	async fn initialization(
+		&self,
+		dir: &OrderDir,
+		id: u64,
+		training: &TrainingSpec,
+	) -> Result<Checkpoint, String> {
+		let weights = match &training.initialization {
+			Initialization::Seeded => None,
+			Initialization::Uploaded(artifact) => Some(match std::fs::read(dir.weights()) {
+				Ok(bytes) => bytes,
+				Err(_) => {
+					let bytes = self.fetcher.artifact(id, artifact).await?;
+					write_atomic(&dir.weights(), &bytes).map_err(|e| e.to_string())?;
+					bytes
+				},
+			}),
+		};
+		training::initial_checkpoint(training, weights.as_deref())
+			.map_err(|e| format!("the order's initial weights do not fit its model: {e}"))
 	}
 
 	/// Fetches worker `slot`'s final model, checks it is the one it committed to, and measures

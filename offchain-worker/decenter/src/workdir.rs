@@ -31,6 +31,11 @@ impl OrderDir {
 		self.0.join("validation")
 	}
 
+	/// The uploaded initial weights, for an order that names some.
+	pub fn weights(&self) -> PathBuf {
+		self.0.join("weights")
+	}
+
 	pub fn checkpoint(&self, index: u32) -> PathBuf {
 		self.0.join(format!("checkpoint-{index}.safetensors"))
 	}

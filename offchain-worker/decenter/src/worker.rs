@@ -159,7 +159,7 @@ impl Worker {
 			tracing::info!(order = id, bytes = bytes.len(), "dataset fetched and verified");
 		}
 		if let Initialization::Uploaded(weights) = &spec.training.initialization {
-			let path = dir.path().join("weights");
+			let path = dir.weights();
 			if !path.exists() {
 				let bytes = self.fetcher.artifact(id, weights).await?;
 				// Weights that do not fit the model would fail training after confirming.
@@ -236,7 +236,7 @@ impl Worker {
 		let job = tokio::task::spawn_blocking(move || {
 			let bytes = std::fs::read(dir.dataset()).map_err(|e| e.to_string())?;
 			let data = training::dataset("dataset", &commitment, &bytes)?;
-			let weights = std::fs::read(dir.path().join("weights")).ok();
+			let weights = std::fs::read(dir.weights()).ok();
 			let initial = training::initial_checkpoint(&training, weights.as_deref())?;
 			training::run(device, &dir, &training, &data, initial, &metrics, cheat).map(|_| ())
 		});
@@ -430,7 +430,7 @@ pub fn canonical_bytes(checkpoint: &decenter_engine::model::Checkpoint) -> Vec<u
 }
 
 /// The worker's own report: for each of its sampled segments, its published end hash and the
-/// state hash at the probe step, re-executed from its own checkpoint.
+/// probe hash at the probe step, re-executed from its own checkpoint.
 fn own_report(
 	device: Device,
 	dir: &OrderDir,
@@ -447,9 +447,8 @@ fn own_report(
 			*checkpoints.get(task.segment as usize + 1).ok_or("task past the last checkpoint")?;
 		let bytes = std::fs::read(dir.checkpoint(task.segment)).map_err(|e| e.to_string())?;
 		let from = training::checkpoint_of(training, "checkpoint", &bytes)?;
-		let probe = training::replay(device, training, &data, &from, task.probe_step)
-			.map_err(|e| e.to_string())?
-			.hash();
+		let (_, probe) = training::probe(device, training, &data, &from, task.probe_step)
+			.map_err(|e| e.to_string())?;
 		claims.push(Claim::Computed { end, probe });
 	}
 	Ok(Report {

@@ -4,7 +4,7 @@
 use alloc::{vec, vec::Vec};
 
 use decenter_primitives::{
-	proof::{checkpoint_hash, model_hash},
+	proof::{checkpoint_hash, model_hash, optimizer_state_hash},
 	spec::{Activation, ModelSpec, Optimizer, TrainingSpec},
 	Hash256,
 };
@@ -129,6 +129,13 @@ impl Checkpoint {
 	pub fn model_hash(&self) -> Hash256 {
 		let parameters: Vec<&[f32]> = self.parameters.iter().map(Vec::as_slice).collect();
 		model_hash(&parameters)
+	}
+
+	/// [`optimizer_state_hash`] of the optimizer state: with [`Self::model_hash`] and the step,
+	/// it makes [`Self::hash`].
+	pub fn optimizer_state_hash(&self) -> Hash256 {
+		let state: Vec<&[f32]> = self.optimizer_state.iter().map(Vec::as_slice).collect();
+		optimizer_state_hash(&state)
 	}
 
 	/// Whether every value is finite.

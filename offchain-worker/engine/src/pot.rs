@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use decenter_primitives::{
 	merkle,
-	proof::{loss_trace_hash, PotCommitment},
+	proof::{loss_trace_hash, probe_hash, PotCommitment},
 	spec::TrainingSpec,
 	Hash256,
 };
@@ -32,6 +32,7 @@ impl Trace {
 			checkpoint_root: merkle::root(&self.checkpoints),
 			checkpoints: self.checkpoints.len().saturating_sub(1) as u32,
 			final_model: last.model_hash(),
+			final_state: last.optimizer_state_hash(),
 			loss_trace: loss_trace_hash(&self.losses),
 		}
 	}
@@ -109,9 +110,43 @@ pub fn replay<B: Backend>(
 	if until < from.step || until > spec.steps {
 		return Err(TrainError::CheckpointMismatch("replay target outside the run"));
 	}
+	replayed(backend, spec, data, from, until)?.checkpoint()
+}
+
+/// Re-executes from `from` to the probe step `until`, at least one step on, and returns the
+/// state there and the [`probe_hash`] a checker claims for it (the state and the gradients of
+/// the step that made it).
+pub fn probe<B: Backend>(
+	backend: B,
+	spec: &TrainingSpec,
+	data: &Dataset,
+	from: &Checkpoint,
+	until: u32,
+) -> Result<(Checkpoint, Hash256), TrainError> {
+	if until <= from.step || until > spec.steps {
+		return Err(TrainError::CheckpointMismatch(
+			"a probe step lies after its segment's start, within the run",
+		));
+	}
+	let trainer = replayed(backend, spec, data, from, until)?;
+	let state = trainer.checkpoint()?;
+	let gradients = trainer.gradients()?;
+	let views: Vec<&[f32]> = gradients.iter().map(Vec::as_slice).collect();
+	let probe = probe_hash(&state.hash(), &views);
+	Ok((state, probe))
+}
+
+/// A trainer started at `from` and run to step `until`.
+fn replayed<'a, B: Backend>(
+	backend: B,
+	spec: &'a TrainingSpec,
+	data: &'a Dataset,
+	from: &Checkpoint,
+	until: u32,
+) -> Result<Trainer<'a, B>, TrainError> {
 	let mut trainer = Trainer::new(backend, spec, data, from)?;
 	while trainer.step() < until {
 		trainer.train_step()?;
 	}
-	trainer.checkpoint()
+	Ok(trainer)
 }

@@ -413,6 +413,12 @@ impl<'a, B: Backend> Trainer<'a, B> {
 		Ok(checkpoint)
 	}
 
+	/// The gradients the last step computed (zeros before any step), downloaded in the
+	/// parameters' canonical order: what a probe hashes beside the state.
+	pub fn gradients(&self) -> Result<Vec<Vec<f32>>, TrainError> {
+		Ok(self.grads.iter().map(|t| self.backend.download(t)).collect::<Result<_, _>>()?)
+	}
+
 	/// Mean loss and accuracy (cross-entropy; `None` for MSE) of the current parameters on
 	/// `data`, in batches of the training batch size.
 	pub fn evaluate(&mut self, data: &Dataset) -> Result<Evaluation, TrainError> {

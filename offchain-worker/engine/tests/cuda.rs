@@ -26,7 +26,7 @@ use decenter_engine::{
 	model::Checkpoint,
 	ops,
 	ops::Update,
-	pot::{train, Quiet, Trace},
+	pot::{probe, replay, train, Quiet, Trace},
 };
 use decenter_primitives::spec::{Activation, Loss};
 
@@ -395,4 +395,9 @@ fn without_a_driver_the_backend_turns_itself_off_and_with_one_it_matches_the_cpu
 		train(Cpu::new(2).unwrap(), &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
 	assert_eq!(gpu_trace, cpu_trace, "GPU and CPU checkpoints differ");
 	assert_eq!(gpu_last.hash(), cpu_last.hash());
+	// A probe also hashes a step's gradients: those must be the same bits too.
+	let from = replay(Cpu::new(1).unwrap(), &spec, &data, &start, 40).unwrap();
+	let gpu = Cuda::new(0).expect("the GPU opens");
+	let gpu_probe = probe(gpu, &spec, &data, &from, 41).unwrap().1;
+	assert_eq!(gpu_probe, probe(Cpu::new(2).unwrap(), &spec, &data, &from, 41).unwrap().1);
 }

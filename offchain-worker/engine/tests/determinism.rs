@@ -8,11 +8,12 @@ use decenter_engine::{
 	backend::Reference,
 	cpu::{Cpu, Isa},
 	model::Checkpoint,
-	pot::{replay, train, Observer, Quiet, Trace},
+	pot::{probe, replay, train, Observer, Quiet, Trace},
 	train::Trainer,
 };
 use decenter_primitives::{
 	merkle,
+	proof::checkpoint_hash_of_parts,
 	spec::{Activation, Fixed9, Loss, Optimizer, Schedule},
 };
 
@@ -112,7 +113,35 @@ fn every_segment_replays_to_its_checkpoint() {
 			let proof = merkle::prove(&trace.checkpoints, i).unwrap();
 			assert!(merkle::verify(&commitment.checkpoint_root, hash, &proof));
 		}
+		// The final model and state make the last checkpoint, as the chain checks at reveal.
+		let last = checkpoint_hash_of_parts(
+			u64::from(spec.steps),
+			&commitment.final_model,
+			&commitment.final_state,
+		);
+		assert_eq!(trace.checkpoints.last(), Some(&last), "{optimizer:?}");
 	}
+}
+
+/// A one-step segment's probe step is its end, whose hash the worker published: the probe
+/// also hashes the gradients of that step, so copying the end does not answer it.
+#[test]
+fn a_probe_inside_a_one_step_segment_is_not_its_published_end() {
+	let data = digits();
+	let mut spec = digits_spec(6, adam());
+	spec.checkpoint_interval = 1;
+	let from = replay(Cpu::new(1).unwrap(), &spec, &data, &Checkpoint::seeded(&spec), 3).unwrap();
+	let (state, claimed) = probe(Cpu::new(1).unwrap(), &spec, &data, &from, 4).unwrap();
+	assert_eq!(state.hash(), replay(Reference, &spec, &data, &from, 4).unwrap().hash());
+	assert_ne!(claimed, state.hash(), "the published end is not the probe");
+	for threads in [2, 1] {
+		let (_, again) = probe(Cpu::new(threads).unwrap(), &spec, &data, &from, 4).unwrap();
+		assert_eq!(again, claimed, "{threads} threads");
+	}
+	assert_eq!(probe(Reference, &spec, &data, &from, 4).unwrap().1, claimed);
+	// A probe needs a step: none at the segment's start, none past the run.
+	assert!(probe(Cpu::new(1).unwrap(), &spec, &data, &from, 3).is_err());
+	assert!(probe(Cpu::new(1).unwrap(), &spec, &data, &from, 7).is_err());
 }
 
 #[test]
@@ -206,4 +235,4 @@ fn divergence_is_an_error() {
 
 /// Checkpoint hash after 500 Adam steps of the digits MLP (seed 42), as computed by the
 /// reference-equal CPU backend. A change here is a change of the training semantics.
-const DIGITS_500_FINAL: &str = "ec1f6b36a0c6a3667e44adc0d65a9d11ef9b5d7b810affa067da672125094633";
+const DIGITS_500_FINAL: &str = "243f7b795109f549be0073a3bb075eb3c3aa5a2ab1e20976806d20b5b3893e94";

@@ -10,7 +10,7 @@ use codec::Encode;
 use decenter_primitives::{
 	merkle,
 	order::{DatasetCommitment, LabelLayout, OrderSpec, Workload},
-	proof::{checkpoint_hash_of_bytes, seal},
+	proof::{checkpoint_bytes, checkpoint_hash, checkpoint_hash_of_parts, seal},
 	spec::{
 		Activation, ArtifactCommitment, Fixed9, Initialization, Loss, ModelSpec, Optimizer,
 		Schedule, TrainingSpec,
@@ -65,10 +65,22 @@ fn spec(workers: u32, checkpoints: u32) -> OrderSpec {
 	}
 }
 
-/// The checkpoint hashes of the run of every slot (`first` is `c_0`'s hash).
+const FINAL_MODEL: Hash256 = [9; 32];
+const FINAL_STATE: Hash256 = [7; 32];
+
+/// The checkpoint hashes of the run of every slot (`first` is `c_0`'s hash; the last is the
+/// checkpoint of [`FINAL_MODEL`] and [`FINAL_STATE`] at the spec's last step, `2 × count`).
 fn checkpoints(count: u32, first: Hash256) -> CheckpointList {
 	let hashes = (0..=count)
-		.map(|k| if k == 0 { first } else { sp_io::hashing::blake2_256(&(b"c", k).encode()) })
+		.map(|k| match k {
+			0 => first,
+			k if k == count => checkpoint_hash_of_parts(
+				u64::from(count.saturating_mul(2)),
+				&FINAL_MODEL,
+				&FINAL_STATE,
+			),
+			k => sp_io::hashing::blake2_256(&(b"c", k).encode()),
+		})
 		.collect::<Vec<_>>();
 	BoundedVec::truncate_from(hashes)
 }
@@ -77,7 +89,8 @@ fn commitment(list: &CheckpointList) -> PotCommitment {
 	PotCommitment {
 		checkpoint_root: merkle::root(list),
 		checkpoints: list.len().saturating_sub(1) as u32,
-		final_model: [9; 32],
+		final_model: FINAL_MODEL,
+		final_state: FINAL_STATE,
 		loss_trace: [8; 32],
 	}
 }
@@ -371,8 +384,11 @@ mod benchmarks {
 	/// Posting a withheld checkpoint of `b` bytes.
 	#[benchmark]
 	fn post_checkpoint(b: Linear<0, { T::MaxCheckpointBytes::get() }>) {
-		let state = vec![7u8; b as usize];
-		let (id, slots, list) = reporting::<T>(1, 1, checkpoint_hash_of_bytes(&state));
+		// The costliest bytes to check: as many (empty) tensors as fit in `b` (16 bytes of
+		// header, 8 a tensor), so that parsing loops most while hashing all `b` bytes.
+		let empty: Vec<&[f32]> = vec![&[]; (b as usize).saturating_sub(16) / 8];
+		let state = checkpoint_bytes(0, &empty, &[]);
+		let (id, slots, list) = reporting::<T>(1, 1, checkpoint_hash(0, &empty, &[]));
 		let asking =
 			Rounds::<T>::get(id).and_then(|r| r.validators.first().map(|v| v.account.clone()));
 		let answers = |party: Reporter| match party {

@@ -14,14 +14,18 @@
 //!    each reveals its [`PotCommitment`] and the checkpoint hashes `c_0 … c_n` under its root.
 //!    Nobody can copy a replica's result: commits close before any reveal, and the seal binds the
 //!    account.
+//!    The last checkpoint must be the hash of the committed final model and optimizer state,
+//!    so the certificate names the model the checked run ended with.
 //! 2. **Validators and segments** are drawn in the block after the last reveal, from the revealed
 //!    salts and that block's parent hash (randomness no worker had when committing): `V`
 //!    validators by stake, never the order's client or workers, each checking `S` segments of
 //!    every worker, each segment with a probe step strictly inside it.
 //! 3. **Reports**, commit–reveal again: each validator re-executes its segments from the
-//!    worker's checkpoints and reports the end hash and the probe state's hash (which the worker
-//!    never published, so only re-execution yields it) and the final models' metrics. Each
-//!    worker reports the probe hashes of its own sampled segments.
+//!    worker's checkpoints (segment 0 from the order's own initialization, which one validator
+//!    per worker always checks) and reports the end hash and the probe hash (the probe step's
+//!    state and gradients, which the worker never published, so only re-execution yields it)
+//!    and the final models' metrics. Each worker reports the probe hashes of its own sampled
+//!    segments.
 //! 4. **Disputes are settled exactly.** Any disagreement on a segment, or a checkpoint a validator
 //!    could not fetch, draws `R` referees who re-execute the segment; their majority is the
 //!    bitwise truth, and everyone whose claim differs from it is slashed (a false accuser to the
@@ -266,6 +270,9 @@ pub mod pallet {
 		WrongCheckpointCount,
 		/// The checkpoint hashes do not have the commitment's Merkle root.
 		CheckpointRootMismatch,
+		/// The commitment's final model and final optimizer state do not make the last
+		/// checkpoint hash: reveal the model the run ended with.
+		FinalModelNotLastCheckpoint,
 		/// The report has a claim count other than the reporter's task count.
 		WrongClaimCount,
 		/// A validator's report must evaluate every worker slot; others report no metrics.
@@ -274,7 +281,8 @@ pub mod pallet {
 		InconsistentClaim,
 		/// No validator asked for this checkpoint.
 		NotWithheld,
-		/// The posted bytes do not hash to the committed checkpoint.
+		/// The posted bytes are not a checkpoint's canonical bytes or do not hash to the
+		/// committed checkpoint.
 		CheckpointMismatch,
 		/// The caller was faulted and takes no further part.
 		Faulted,
@@ -330,8 +338,9 @@ pub mod pallet {
 		}
 
 		/// Reveals the committed proof: the commitment, the salt, and the checkpoint hashes
-		/// `c_0 … c_n` (their Merkle root must be the commitment's). Errors leave the worker free
-		/// to reveal again within the window.
+		/// `c_0 … c_n` (their Merkle root must be the commitment's, and `c_n` must be the hash of
+		/// the commitment's final model and final optimizer state at the last step). Errors leave
+		/// the worker free to reveal again within the window.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::reveal_proof(checkpoints.len() as u32))]
 		pub fn reveal_proof(

@@ -3,14 +3,18 @@
 //!
 //! Training is simulated with the shared hashing rules: the honest state after step `s` hashes
 //! as `checkpoint_hash(s, [[1, s]], [])`; a forged one as `checkpoint_hash(s, [[9, s]], [])`;
-//! re-executing from a state that is not the honest one gives a hash of that state and the step.
+//! a run trained honestly from another initialization as `checkpoint_hash(s, [[5, s]], [])`;
+//! re-executing from any other state gives a hash of that state and the step. Segment 0 is
+//! re-executed from the order's own initialization, as `decenter validator` does.
 
 use crate::{mock::*, *};
 use codec::Encode;
 use decenter_primitives::{
 	merkle,
 	order::Workload,
-	proof::{checkpoint_bytes, checkpoint_hash, model_hash, seal, PotCommitment},
+	proof::{
+		checkpoint_bytes, checkpoint_hash, model_hash, optimizer_state_hash, seal, PotCommitment,
+	},
 	validation::{Claim, Metrics, Report},
 };
 use frame_support::{
@@ -27,37 +31,50 @@ fn honest_state(step: u32) -> Hash256 {
 	checkpoint_hash(step as u64, &[&[1.0, step as f32]], &[])
 }
 
-fn forged_state(step: u32) -> Hash256 {
-	checkpoint_hash(step as u64, &[&[9.0, step as f32]], &[])
+/// The state after `step` of a run trained honestly from an initialization the order did not
+/// name.
+fn other_init_state(step: u32) -> Hash256 {
+	checkpoint_hash(step as u64, &[&[5.0, step as f32]], &[])
 }
 
 fn rerun_from(start: &Hash256, step: u32) -> Hash256 {
 	sp_io::hashing::blake2_256(&(start, step).encode())
 }
 
-/// A worker's run: honest up to `trained` steps, forged after.
+/// A worker's run: honest up to `trained` steps, forged after; or, with `other_init`, trained
+/// honestly from another initialization.
 #[derive(Clone)]
 struct Run {
 	spec: decenter_primitives::spec::TrainingSpec,
 	trained: u32,
+	other_init: bool,
 }
 
 impl Run {
 	fn honest(id: OrderId) -> Self {
 		let spec = Orders::<Test>::get(id).unwrap().spec.training;
-		Self { trained: spec.steps, spec }
+		Self { trained: spec.steps, spec, other_init: false }
 	}
 
 	fn forged_after(id: OrderId, trained: u32) -> Self {
 		Self { trained, ..Self::honest(id) }
 	}
 
-	fn state(&self, step: u32) -> Hash256 {
-		if step <= self.trained {
-			honest_state(step)
-		} else {
-			forged_state(step)
+	fn from_another_initialization(id: OrderId) -> Self {
+		Self { other_init: true, ..Self::honest(id) }
+	}
+
+	/// The first parameter of the simulated state after `step`.
+	fn tag(&self, step: u32) -> f32 {
+		match (self.other_init, step <= self.trained) {
+			(true, _) => 5.0,
+			(false, true) => 1.0,
+			(false, false) => 9.0,
 		}
+	}
+
+	fn state(&self, step: u32) -> Hash256 {
+		checkpoint_hash(step as u64, &[&[self.tag(step), step as f32]], &[])
 	}
 
 	fn checkpoints(&self) -> Vec<Hash256> {
@@ -68,11 +85,12 @@ impl Run {
 
 	fn commitment(&self) -> PotCommitment {
 		let checkpoints = self.checkpoints();
-		let honest = self.trained >= self.spec.steps;
+		let steps = self.spec.steps;
 		PotCommitment {
 			checkpoint_root: merkle::root(&checkpoints),
 			checkpoints: self.spec.checkpoint_count(),
-			final_model: model_hash(&[&[if honest { 1.0 } else { 9.0 }, self.spec.steps as f32]]),
+			final_model: model_hash(&[&[self.tag(steps), steps as f32]]),
+			final_state: optimizer_state_hash(&[]),
 			loss_trace: [3; 32],
 		}
 	}
@@ -85,12 +103,23 @@ impl Run {
 		}
 	}
 
-	/// What an honest re-execution of `task` from this run's checkpoint yields.
+	/// What an honest re-execution of `task` yields: from this run's checkpoint, or for
+	/// segment 0 from the order's own initialization.
 	fn reexecute(&self, task: &SegmentCheck) -> Claim {
-		let start = self.checkpoints()[task.segment as usize];
+		let start_step = self.spec.checkpoint_step(task.segment);
+		let start = if task.segment == 0 {
+			honest_state(0)
+		} else {
+			self.checkpoints()[task.segment as usize]
+		};
 		let end_step = self.spec.checkpoint_step(task.segment + 1);
-		if start == honest_state(self.spec.checkpoint_step(task.segment)) {
+		if start == honest_state(start_step) {
 			Claim::Computed { end: honest_state(end_step), probe: honest_state(task.probe_step) }
+		} else if start == other_init_state(start_step) {
+			Claim::Computed {
+				end: other_init_state(end_step),
+				probe: other_init_state(task.probe_step),
+			}
 		} else {
 			Claim::Computed {
 				end: rerun_from(&start, end_step),
@@ -438,6 +467,79 @@ fn worker_that_skips_training_is_caught_and_slashed_to_the_validator_that_proved
 			assert_eq!(free(*v), START_BALANCE - BOND + 250);
 		}
 		assert_eq!(free(CLIENT), START_BALANCE - 1_500);
+		assert_eq!(certificates(), 0);
+	});
+}
+
+/// A worker trains honestly, but from weights the order did not name (a model with a backdoor,
+/// say), and publishes that run's `c_0`: every segment replays from the worker's own
+/// checkpoints, and with one replica there is nobody to differ from. The checker drawn to
+/// re-execute segment 0 starts from the order's initialization instead, and proves it.
+#[test]
+fn attack_train_from_another_initialization() {
+	new_test_ext().execute_with(|| {
+		// 100 segments, 4 sampled per checker: chance alone would leave segment 0 unchecked.
+		let mut game = Game::start(Workload::Replicas(1), 200, 2, 1, 6);
+		let cheat = game.runs[0].0;
+		game.set_run(0, Run::from_another_initialization(game.id));
+		game.prove();
+		let round = game.round();
+		let checkers: Vec<u32> =
+			round.tasks.iter().filter(|t| t.segment == 0).map(|t| t.checker).collect();
+		assert_eq!(checkers.len(), 1, "one checker re-executes segment 0");
+		assert_eq!(round.tasks.iter().filter(|t| t.checker == checkers[0]).count(), 4);
+		let validators = game.validators();
+		game.report(&[]);
+		assert!(matches!(game.round().phase, Phase::AwaitingReferees));
+		game.next_block();
+		let referees = game.referees();
+		game.report(&[]);
+
+		assert_eq!(game.status(), OrderStatus::Failed);
+		assert_eq!(faults(), vec![(cheat, Fault::WrongResult)]);
+		assert_eq!(bonded(cheat), BOND - SLASH);
+		assert_eq!(free(cheat), START_BALANCE - BOND);
+		let prover = validators[checkers[0] as usize];
+		assert_eq!(free(prover), START_BALANCE - BOND + 250 + SLASH);
+		for v in validators.iter().filter(|v| **v != prover).chain(&referees) {
+			assert_eq!(free(*v), START_BALANCE - BOND + 250);
+		}
+		assert_eq!(free(CLIENT), START_BALANCE - 1_500);
+		assert_eq!(certificates(), 0);
+	});
+}
+
+/// A worker names as its final model another model than the one its checked run ended with
+/// (one with a backdoor, say), hoping the certificate names it.
+#[test]
+fn attack_certify_a_model_the_checked_run_did_not_end_with() {
+	new_test_ext().execute_with(|| {
+		let game = Game::start(Workload::Replicas(1), 4, 2, 1, 3);
+		let (cheat, run) = game.runs[0].clone();
+		let mut other = run.commitment();
+		other.final_model = model_hash(&[&[7.0, 4.0]]);
+		assert_ok!(ProofOfTrain::commit_proof(
+			RuntimeOrigin::signed(cheat),
+			game.id,
+			sealed(&other.hash(), cheat)
+		));
+		assert_noop!(
+			ProofOfTrain::reveal_proof(
+				RuntimeOrigin::signed(cheat),
+				game.id,
+				other,
+				salt(cheat),
+				BoundedVec::truncate_from(run.checkpoints())
+			),
+			Error::<Test>::FinalModelNotLastCheckpoint
+		);
+		// The sealed commitment can never be revealed: the window ends with the worker faulted.
+		run_to(System::block_number() + WINDOW + 1);
+		assert_ok!(ProofOfTrain::advance(RuntimeOrigin::signed(CLIENT), game.id));
+		assert_eq!(faults(), vec![(cheat, Fault::Unrevealed)]);
+		assert_eq!(game.status(), OrderStatus::Failed);
+		assert_eq!(bonded(cheat), BOND - SLASH);
+		assert_eq!(free(CLIENT), START_BALANCE);
 		assert_eq!(certificates(), 0);
 	});
 }

@@ -137,8 +137,8 @@ pub struct SegmentCheck {
 	pub worker: u32,
 	/// Segment `i`: re-execute from checkpoint `c_i` to `c_{i+1}`.
 	pub segment: u32,
-	/// The step strictly inside the segment (its end, for one-step segments) whose state hash
-	/// the reporters give; the same for every checker of this segment.
+	/// The step strictly inside the segment (its end, for one-step segments) whose probe hash
+	/// (state and gradients) the reporters give; the same for every checker of this segment.
 	pub probe_step: u32,
 	/// Index of the validator among the round's validators.
 	pub checker: u32,

@@ -2,7 +2,10 @@
 
 use crate::*;
 use codec::Encode;
-use decenter_primitives::{merkle, proof::seal};
+use decenter_primitives::{
+	merkle,
+	proof::{checkpoint_hash_of_parts, seal},
+};
 use pallet_training_orders::OrderStatus;
 
 impl<T: Config> Pallet<T> {
@@ -72,6 +75,13 @@ impl<T: Config> Pallet<T> {
 				&& merkle::root(&checkpoints) == commitment.checkpoint_root,
 			Error::<T>::CheckpointRootMismatch
 		);
+		// The certificate names `final_model`: it must be the last checkpoint's parameters.
+		let last = checkpoint_hash_of_parts(
+			u64::from(spec.steps),
+			&commitment.final_model,
+			&commitment.final_state,
+		);
+		ensure!(checkpoints.last() == Some(&last), Error::<T>::FinalModelNotLastCheckpoint);
 		worker.commitment = Some(commitment.clone());
 		round.entropy = sp_io::hashing::blake2_256(&(round.entropy, salt).encode());
 		CheckpointHashes::<T>::insert(id, slot as u32, checkpoints);

@@ -119,8 +119,9 @@ impl<T: Config> Pallet<T> {
 		let spec = T::Orders::spec(id).ok_or(Error::<T>::UnknownOrder)?;
 		round.validators = BoundedVec::truncate_from(checkers);
 		let divergences = Self::divergences(id, round, &spec);
+		let checkers = round.validators.len() as u32;
 		let mut tasks = Vec::new();
-		for checker in 0..round.validators.len() as u32 {
+		for checker in 0..checkers {
 			for (slot, worker) in round.workers.iter().enumerate() {
 				let (Some(commitment), None) = (&worker.commitment, worker.fault) else { continue };
 				let Some(training) = spec.variant(slot as u32) else { continue };
@@ -131,8 +132,16 @@ impl<T: Config> Pallet<T> {
 				);
 				// Where this replica first differs from another, one of the two is wrong: every
 				// checker re-executes that segment of it, in place of a sampled segment dropped
-				// at random (the rest stay a uniform sample; `MaxTasks` still holds).
-				let forced = divergences.get(slot).map(Vec::as_slice).unwrap_or_default();
+				// at random (the rest stay a uniform sample; `MaxTasks` still holds). Segment 0
+				// is re-executed from the order's own initialization, not the worker's `c_0`:
+				// one checker per worker, drawn, also takes it, after the divergences, so a run
+				// trained from another initialization ends elsewhere than it claims.
+				let mut forced = divergences.get(slot).cloned().unwrap_or_default();
+				if checker == uniform(&(seed, slot as u32, b"initialization"), 0, checkers)
+					&& !forced.contains(&0)
+				{
+					forced.push(0);
+				}
 				for (turn, segment) in forced.iter().enumerate() {
 					if *segment >= commitment.checkpoints || picked.contains(segment) {
 						continue;

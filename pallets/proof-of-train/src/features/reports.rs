@@ -175,7 +175,10 @@ impl<T: Config> Pallet<T> {
 		let committed = CheckpointHashes::<T>::get(id, slot)
 			.and_then(|hashes| hashes.get(index as usize).copied())
 			.ok_or(Error::<T>::NotWithheld)?;
-		ensure!(checkpoint_hash_of_bytes(&state) == committed, Error::<T>::CheckpointMismatch);
+		ensure!(
+			checkpoint_hash_of_bytes(&state) == Some(committed),
+			Error::<T>::CheckpointMismatch
+		);
 		for task in round.tasks.iter_mut().filter(|t| t.worker == slot && t.segment == index) {
 			task.status = TaskStatus::Posted;
 		}
