@@ -354,12 +354,61 @@ impl TrainingSpec {
 	/// forward pass and 4 of the backward pass, and at least [`MIN_FLOPS_PER_STEP`]. `None` on
 	/// overflow.
 	pub fn training_flops(&self) -> Option<u128> {
-		let per_step = 6u128
-			.checked_mul(u128::from(self.model.parameter_count()?))?
-			.checked_mul(u128::from(self.batch_size))?
-			.max(MIN_FLOPS_PER_STEP);
-		per_step.checked_mul(u128::from(self.steps))
+		self.step_flops()?.checked_mul(u128::from(self.steps))
 	}
+
+	/// Floating-point operations of one step under the cost model of
+	/// [`Self::training_flops`]. `None` on overflow.
+	pub fn step_flops(&self) -> Option<u128> {
+		Some(
+			6u128
+				.checked_mul(u128::from(self.model.parameter_count()?))?
+				.checked_mul(u128::from(self.batch_size))?
+				.max(MIN_FLOPS_PER_STEP),
+		)
+	}
+
+	/// Floating-point operations of re-executing segment `segment` (from checkpoint
+	/// `segment` to the next). `None` on overflow.
+	pub fn segment_flops(&self, segment: u32) -> Option<u128> {
+		let steps = self
+			.checkpoint_step(segment.saturating_add(1))
+			.saturating_sub(self.checkpoint_step(segment));
+		self.step_flops()?.checked_mul(u128::from(steps))
+	}
+
+	/// Floating-point operations of re-executing the longest segment. `None` on overflow.
+	pub fn longest_segment_flops(&self) -> Option<u128> {
+		let steps = self.checkpoint_interval.min(self.steps);
+		self.step_flops()?.checked_mul(u128::from(steps))
+	}
+
+	/// Floating-point operations of evaluating a model of this spec on `records` records:
+	/// the forward pass, 2 per multiply-accumulate, and at least [`MIN_FLOPS_PER_STEP`].
+	/// `None` on overflow.
+	pub fn evaluation_flops(&self, records: u64) -> Option<u128> {
+		Some(
+			2u128
+				.checked_mul(u128::from(self.model.parameter_count()?))?
+				.checked_mul(u128::from(records))?
+				.max(MIN_FLOPS_PER_STEP),
+		)
+	}
+
+	/// Most bytes of a checkpoint or model of this spec as the off-chain program serves it:
+	/// the parameters and up to two optimizer moments as f32, and 1 MiB for the safetensors
+	/// header. Saturates.
+	pub fn trained_work_bytes(&self) -> u64 {
+		let parameters = self.model.parameter_count().unwrap_or(u64::MAX);
+		parameters.saturating_mul(12).saturating_add(1 << 20)
+	}
+}
+
+/// Blocks of `block_ms` milliseconds that `amount` units of work take at `per_second` units a
+/// second, rounded up: how the chain turns flops and bytes into windows. Saturates.
+pub fn blocks_for(amount: u128, per_second: u128, block_ms: u64) -> u128 {
+	let per_block = per_second.saturating_mul(u128::from(block_ms)).max(1);
+	amount.saturating_mul(1_000).div_ceil(per_block)
 }
 
 #[cfg(test)]
@@ -390,8 +439,27 @@ mod tests {
 		// A tiny model is not free: each step counts at least `MIN_FLOPS_PER_STEP`.
 		let tiny = TrainingSpec { batch_size: 1, ..spec.clone() };
 		assert_eq!(tiny.training_flops(), Some(MIN_FLOPS_PER_STEP * 1_000));
+		// Segments: 100 steps each, the last one cut short by the end of the run.
+		assert_eq!(spec.segment_flops(0), Some(6 * 9_610 * 32 * 100));
+		let ragged = TrainingSpec { steps: 950, ..spec.clone() };
+		assert_eq!(ragged.segment_flops(9), Some(6 * 9_610 * 32 * 50));
+		assert_eq!(ragged.longest_segment_flops(), Some(6 * 9_610 * 32 * 100));
+		// Evaluation is the forward pass over the records.
+		assert_eq!(spec.evaluation_flops(1_000), Some(2 * 9_610 * 1_000));
+		assert_eq!(spec.trained_work_bytes(), 12 * 9_610 + (1 << 20));
 		// The largest spec the bounds allow still fits.
 		let huge = TrainingSpec { batch_size: MAX_BATCH_SIZE, steps: u32::MAX, ..spec };
 		assert!(huge.training_flops().is_some());
+	}
+
+	#[test]
+	fn work_takes_whole_blocks() {
+		// 10 GFLOP at 1 GFLOP/s with 6 s blocks: 10 s, two blocks.
+		assert_eq!(blocks_for(10_000_000_000, 1_000_000_000, 6_000), 2);
+		assert_eq!(blocks_for(6_000_000_000, 1_000_000_000, 6_000), 1);
+		assert_eq!(blocks_for(0, 1_000_000_000, 6_000), 0);
+		// A zero rate counts as one unit a millisecond block, never a division by zero.
+		assert_eq!(blocks_for(1, 0, 6_000), 1_000);
+		assert_eq!(blocks_for(u128::MAX, 1, 1), u128::MAX);
 	}
 }

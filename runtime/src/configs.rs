@@ -245,8 +245,9 @@ const POT_MAX_PENDING_DRAWS: u32 = 1024;
 /// may each wait for a full draw queue (`MaxPendingDraws / MaxDrawsPerBlock` blocks), and two
 /// blocks for each of its 9 transitions (an off-chain worker sees a window end in one block
 /// and its transaction lands in the next). 1,430 blocks, about 72 minutes: the shortest
-/// validation window. A draw that waits for eligible validators beyond the queue is not
-/// bounded: such an order can still expire mid-game (docs/proof-of-train.md).
+/// validation window before the checkers' work on an order's spec, which the proof-of-train
+/// pallet adds (`ValidationWork`). A draw that waits for eligible validators beyond the queue
+/// is not bounded: such an order can still expire mid-game (docs/proof-of-train.md).
 pub const PROOF_GAME_BLOCKS: BlockNumber = POT_REVEAL_WINDOW
 	+ 2 * POT_REPORT_WINDOW
 	+ 2 * POT_DISPUTE_WINDOW
@@ -280,6 +281,7 @@ impl pallet_training_orders::Config for Runtime {
 	type MaxStartDelay = ConstU32<{ 7 * super::DAYS }>;
 	type MaxTrainingWindow = ConstU32<{ 30 * super::DAYS }>;
 	type MinValidationWindow = ConstU32<PROOF_GAME_BLOCKS>;
+	type ValidationWork = super::ProofOfTrain;
 	type MaxValidationWindow = ConstU32<{ 12 * super::HOURS }>;
 	type AssignmentRetry = ConstU32<10>;
 	type MaxWorkers = ConstU32<8>;
@@ -303,7 +305,10 @@ parameter_types! {
 
 /// The judge. Each phase ends as soon as everyone acted, so windows only bound how long the
 /// silent can stall an order: 5 minutes to reveal proofs, 10 to commit and again to reveal
-/// reports, 10 for a dispute's referees to commit and again to reveal. 3 validators check 4
+/// reports, 10 for a dispute's referees to commit and again to reveal; the two commit windows
+/// add 4 times the compute time of the work due in them, at the 10 GFLOP/s each checker
+/// reserves (1 on development chains) or a worker's order capacity for its own probes, and
+/// the fetch time at 10 MB/s. 3 validators check 4
 /// segments of every worker (a worker faking 25% of its segments escapes with probability
 /// 0.75¹² ≈ 3%); a dispute draws 3 referees. Workers may post a checkpoint of up to 1 MiB on
 /// chain when a validator could not fetch it.
@@ -316,6 +321,10 @@ impl pallet_proof_of_train::Config for Runtime {
 	type RevealWindow = ConstU32<POT_REVEAL_WINDOW>;
 	type ReportWindow = ConstU32<POT_REPORT_WINDOW>;
 	type DisputeWindow = ConstU32<POT_DISPUTE_WINDOW>;
+	type ExpectedBlockTime = ConstU64<MILLISECS_PER_BLOCK>;
+	type CheckerBandwidth = OrderWorkerBandwidth;
+	type CheckSlack = ConstU32<4>;
+	type DefaultCheckCapacity = ConstU32<10>;
 	type ValidatorsPerOrder = ConstU32<3>;
 	type SegmentsPerValidator = ConstU32<4>;
 	type RefereesPerDispute = ConstU32<3>;

@@ -2,7 +2,8 @@
 
 use crate::{
 	configs::TreasuryAccount, AccountId, BalancesConfig, BlockNumber, ComputeStakingConfig,
-	RuntimeGenesisConfig, SudoConfig, TrainingOrdersConfig, DCEN, EXISTENTIAL_DEPOSIT,
+	ProofOfTrainConfig, RuntimeGenesisConfig, SudoConfig, TrainingOrdersConfig, DCEN,
+	EXISTENTIAL_DEPOSIT,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -24,6 +25,11 @@ pub const DEV_UNBONDING_PERIOD: BlockNumber = 10;
 /// runtime's default of 10 minutes.
 pub const DEV_CONFIRM_WINDOW: BlockNumber = 10;
 
+/// GFLOP/s a validator or referee reserves per round on the development and local presets: 1,
+/// so that the debug builds the tests run, and a laptop's validators, are drawn. The testnet
+/// keeps the runtime's default of 10.
+pub const DEV_CHECK_CAPACITY: u32 = 1;
+
 /// Every endowed account starts with this balance.
 pub const ENDOWMENT: u128 = 1_000_000 * DCEN;
 
@@ -35,6 +41,7 @@ fn genesis(
 ) -> Value {
 	let unbonding_period = development.then_some(DEV_UNBONDING_PERIOD);
 	let confirm_window = development.then_some(DEV_CONFIRM_WINDOW);
+	let check_capacity = development.then_some(DEV_CHECK_CAPACITY);
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed_accounts
@@ -47,6 +54,7 @@ fn genesis(
 		},
 		compute_staking: ComputeStakingConfig { unbonding_period },
 		training_orders: TrainingOrdersConfig { confirm_window },
+		proof_of_train: ProofOfTrainConfig { check_capacity },
 		aura: pallet_aura::GenesisConfig {
 			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
 		},

@@ -150,7 +150,8 @@ const round = async (id) => (await api.query.proofOfTrain.rounds(id)).unwrap();
 
 async function startOrder() {
   const head = (await api.rpc.chain.getHeader()).number.toNumber();
-  const minValidation = api.consts.trainingOrders.minValidationWindow.toNumber();
+  // The shortest validation window for this spec: the game's fixed windows and its checkers' work.
+  const minValidation = (await api.call.trainingOrdersApi.quote(spec, capacity)).asOk.minValidationWindow.toNumber();
   const events = await submit(api.tx.trainingOrders.createOrder(spec, capacity, null, head + 300, head + 300 + minValidation, budget), client);
   const id = events.find((e) => e.section === 'trainingOrders' && e.method === 'OrderCreated').data.order.toNumber();
   await until('assignment', async () => (await status(id)) === 'Assigned');

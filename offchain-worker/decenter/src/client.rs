@@ -235,8 +235,8 @@ pub struct OrderFile {
 	#[serde(default)]
 	pub training_blocks: Option<u32>,
 	/// Blocks after the training deadline by which validation must be done; the chain's
-	/// shortest validation window (`MinValidationWindow`, the time the proof-of-train game may
-	/// take) when absent.
+	/// shortest validation window for this spec (the time the proof-of-train game and its
+	/// checkers' work may take, `TrainingOrdersApi::quote`) when absent.
 	#[serde(default)]
 	pub validation_blocks: Option<u32>,
 }
@@ -426,7 +426,7 @@ async fn windows(
 		0,
 		quote.min_validation_window,
 		quote.max_validation_window,
-		"the time the proof-of-train game may take",
+		"the time the proof-of-train game and its checkers' work on this spec may take",
 	)?;
 	Ok((training, validation))
 }

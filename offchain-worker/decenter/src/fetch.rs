@@ -277,9 +277,8 @@ const CHUNK_ANSWER_BYTES: usize = CHUNK_SIZE + 64 * 1024;
 /// Most bytes of a worker's progress (JSON with the losses so far).
 pub const PROGRESS_BYTES: usize = 64 << 20;
 
-/// Most bytes of a checkpoint or model of `spec`: parameters with two optimizer moments as
-/// f32, and room for the safetensors header.
+/// Most bytes of a checkpoint or model of `spec` ([`TrainingSpec::trained_work_bytes`], the
+/// bound the chain also counts fetch time by).
 pub fn trained_work_bytes(spec: &TrainingSpec) -> usize {
-	let parameters = spec.model.parameter_count().unwrap_or(u64::MAX);
-	usize::try_from(parameters.saturating_mul(12).saturating_add(1 << 20)).unwrap_or(usize::MAX)
+	usize::try_from(spec.trained_work_bytes()).unwrap_or(usize::MAX)
 }

@@ -93,7 +93,7 @@ fn create<T: Config>(client: &T::AccountId, workers: u32) -> (OrderId, BlockNumb
 		capacity,
 		Some(start),
 		start.saturating_add(training),
-		start.saturating_add(training).saturating_add(T::MinValidationWindow::get()),
+		start.saturating_add(training).saturating_add(T::MaxValidationWindow::get()),
 		T::MinBudget::get().saturating_mul(1_000u32.into()),
 	);
 	assert!(result.is_ok(), "order creation in benchmark setup failed: {result:?}");
@@ -152,7 +152,7 @@ mod benchmarks {
 			10,
 			Some(start),
 			start.saturating_add(training),
-			start.saturating_add(training).saturating_add(T::MinValidationWindow::get()),
+			start.saturating_add(training).saturating_add(T::MaxValidationWindow::get()),
 			budget,
 		);
 

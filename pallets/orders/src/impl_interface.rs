@@ -23,6 +23,10 @@ impl<T: Config> TrainingOrdersInterface<T::AccountId, BlockNumberFor<T>> for Pal
 		Orders::<T>::get(order).map(|o| o.spec)
 	}
 
+	fn capacity(order: OrderId) -> Option<ComputeUnits> {
+		Orders::<T>::get(order).map(|o| o.capacity)
+	}
+
 	fn timetable(order: OrderId) -> Option<Timetable<BlockNumberFor<T>>> {
 		Orders::<T>::get(order).map(|o| o.timetable)
 	}

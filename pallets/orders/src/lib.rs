@@ -39,7 +39,7 @@ pub mod weights;
 
 pub use features::housekeeping::{housekeeping_validity, submit_housekeeping};
 pub use pallet::*;
-pub use traits::TrainingOrdersInterface;
+pub use traits::{TrainingOrdersInterface, ValidationWork};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -155,11 +155,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxTrainingWindow: Get<BlockNumberFor<Self>>;
 
-		/// Shortest validation window (training deadline to validation deadline): at least as
-		/// long as the proof-of-train game can take, so that the order cannot expire with a
-		/// full refund while the workers' proofs are still being checked.
+		/// Shortest validation window (training deadline to validation deadline) before the
+		/// work: the fixed windows and waits of the proof-of-train game. An order's shortest
+		/// validation window adds `ValidationWork` for its spec, so that the order cannot
+		/// expire with a full refund while the workers' proofs are still being checked.
 		#[pallet::constant]
 		type MinValidationWindow: Get<BlockNumberFor<Self>>;
+
+		/// The blocks the checking of an order's work takes (the proof-of-train pallet).
+		type ValidationWork: ValidationWork<BlockNumberFor<Self>>;
 
 		/// Longest validation window.
 		#[pallet::constant]
@@ -396,8 +400,9 @@ pub mod pallet {
 		TrainingWindowTooLong,
 		/// The validation deadline is not after the training deadline.
 		ValidationBeforeTraining,
-		/// The validation window is shorter than `MinValidationWindow`, the time the proof of
-		/// train may need.
+		/// The validation window is shorter than the time the proof of train of this spec may
+		/// need (`MinValidationWindow` and the checkers' work; `TrainingOrdersApi::quote` gives
+		/// it).
 		ValidationWindowTooShort,
 		/// The validation window is longer than `MaxValidationWindow`.
 		ValidationWindowTooLong,
@@ -424,6 +429,13 @@ pub mod pallet {
 		TooManyValidators,
 		/// A number would overflow.
 		Overflow,
+		/// Checking this spec's work would take longer than `MaxValidationWindow`: shorten its
+		/// segments (`checkpoint_interval`), its model or its validation set.
+		CheckingTooLong,
+		/// The capacity is below what each validator reserves to check an order
+		/// (`ProofOfTrain::CheckCapacity`): workers slower than their checkers would hold them
+		/// up.
+		CapacityBelowCheckers,
 	}
 
 	#[pallet::hooks]
@@ -466,9 +478,10 @@ pub mod pallet {
 		/// (at most the staking pallet's `MaxCapacity`), starting at block `start_at` (the next
 		/// block if `None`, at most `MaxStartDelay` ahead), deliver proofs by
 		/// `training_deadline` (at most `MaxTrainingWindow` after the start) and be validated
-		/// by `validation_deadline` (between `MinValidationWindow` and `MaxValidationWindow`
-		/// after the training deadline). The training window must cover the work (see
-		/// `TrainingWindowTooShort`); `TrainingOrdersApi::quote` gives every bound for a spec.
+		/// by `validation_deadline` (at most `MaxValidationWindow` after the training deadline).
+		/// The training and validation windows must cover the work (see
+		/// `TrainingWindowTooShort`, `ValidationWindowTooShort`); `TrainingOrdersApi::quote`
+		/// gives every bound for a spec.
 		/// `budget` (at least `MinBudget`) and the `OrderDeposit` are held until the order ends;
 		/// the `OrderFee` goes to the treasury and is not refunded.
 		#[pallet::call_index(0)]

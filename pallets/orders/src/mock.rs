@@ -124,6 +124,7 @@ impl pallet_training_orders::Config for Test {
 	type MaxStartDelay = ConstU64<MAX_START_DELAY>;
 	type MaxTrainingWindow = ConstU64<MAX_TRAINING_WINDOW>;
 	type MinValidationWindow = ConstU64<MIN_VALIDATION_WINDOW>;
+	type ValidationWork = ();
 	type MaxValidationWindow = ConstU64<MAX_VALIDATION_WINDOW>;
 	type ExpiryReward = ConstU64<REWARD>;
 	type WorkerShare = WorkerShare;

@@ -3,7 +3,33 @@
 
 use crate::types::{OrderId, OrderStatus, Timetable};
 use decenter_primitives::order::OrderSpec;
+use pallet_compute_staking::ComputeUnits;
 use sp_runtime::{DispatchResult, Vec};
+
+/// What the checking of an order costs in time beyond the fixed windows of its phases, so that
+/// its validation window can cover it: the proof-of-train pallet implements it.
+pub trait ValidationWork<BlockNumber> {
+	/// Blocks the checking of an order of `spec` whose workers have `capacity` GFLOP/s needs,
+	/// in the worst case: the validators and referees fetching, re-executing and evaluating
+	/// at the capacity each reserves, the workers re-executing to their probes at theirs.
+	/// `None` when the spec's cost overflows.
+	fn validation_work_blocks(spec: &OrderSpec, capacity: ComputeUnits) -> Option<BlockNumber>;
+
+	/// The least capacity an order may ask of its workers: what each checker reserves, so
+	/// that workers slower than their checkers cannot hold the checkers up.
+	fn min_capacity() -> ComputeUnits;
+}
+
+/// No work: for runtimes (and tests) without a proof-of-train pallet.
+impl<BlockNumber: sp_runtime::traits::Zero> ValidationWork<BlockNumber> for () {
+	fn validation_work_blocks(_: &OrderSpec, _: ComputeUnits) -> Option<BlockNumber> {
+		Some(BlockNumber::zero())
+	}
+
+	fn min_capacity() -> ComputeUnits {
+		0
+	}
+}
 
 /// Orders as the proof-of-train pallet sees them.
 pub trait TrainingOrdersInterface<AccountId, BlockNumber> {
@@ -18,6 +44,10 @@ pub trait TrainingOrdersInterface<AccountId, BlockNumber> {
 
 	/// What `order` trains.
 	fn spec(order: OrderId) -> Option<OrderSpec>;
+
+	/// GFLOP/s each worker of `order` had free: the rate its workers' own re-executions are
+	/// timed at.
+	fn capacity(order: OrderId) -> Option<ComputeUnits>;
 
 	/// Start and deadlines of `order`.
 	fn timetable(order: OrderId) -> Option<Timetable<BlockNumber>>;

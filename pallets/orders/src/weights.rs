@@ -5,7 +5,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -55,6 +55,8 @@ pub trait WeightInfo {
 /// Weights for `pallet_training_orders` measured by the benchmark command, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	/// Storage: `ProofOfTrain::CheckCapacity` (r:1 w:0)
+	/// Proof: `ProofOfTrain::CheckCapacity` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::ConfirmWindow` (r:1 w:0)
 	/// Proof: `TrainingOrders::ConfirmWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::NextOrderId` (r:1 w:1)
@@ -73,11 +75,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `TrainingOrders::Orders` (`max_values`: None, `max_size`: Some(2494), added: 4969, mode: `MaxEncodedLen`)
 	fn create_order() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `9161`
+		//  Measured:  `9193`
 		//  Estimated: `9679`
-		// Minimum execution time: 1_900_978_000 picoseconds.
-		Weight::from_parts(2_060_094_000, 9679)
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		// Minimum execution time: 1_360_809_000 picoseconds.
+		Weight::from_parts(1_540_355_000, 9679)
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `TrainingOrders::Orders` (r:1 w:1)
@@ -103,10 +105,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1468 + w * (260 ±0)`
 		//  Estimated: `9679 + w * (2945 ±0)`
-		// Minimum execution time: 1_861_860_000 picoseconds.
-		Weight::from_parts(1_169_561_687, 9679)
-			// Standard Error: 8_620_478
-			.saturating_add(Weight::from_parts(766_699_742, 0).saturating_mul(w.into()))
+		// Minimum execution time: 1_280_217_000 picoseconds.
+		Weight::from_parts(1_028_839_928, 9679)
+			// Standard Error: 1_579_406
+			.saturating_add(Weight::from_parts(415_621_941, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -123,8 +125,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1310`
 		//  Estimated: `5959`
-		// Minimum execution time: 810_321_000 picoseconds.
-		Weight::from_parts(916_248_000, 5959)
+		// Minimum execution time: 554_918_000 picoseconds.
+		Weight::from_parts(580_721_000, 5959)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -136,8 +138,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1510`
 		//  Estimated: `5959`
-		// Minimum execution time: 286_044_000 picoseconds.
-		Weight::from_parts(345_663_000, 5959)
+		// Minimum execution time: 211_943_000 picoseconds.
+		Weight::from_parts(226_098_000, 5959)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -168,10 +170,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1652 + w * (399 ±0)`
 		//  Estimated: `9679 + w * (2945 ±0)`
-		// Minimum execution time: 2_666_082_000 picoseconds.
-		Weight::from_parts(1_233_173_973, 9679)
-			// Standard Error: 16_380_193
-			.saturating_add(Weight::from_parts(1_230_530_820, 0).saturating_mul(w.into()))
+		// Minimum execution time: 1_765_348_000 picoseconds.
+		Weight::from_parts(1_165_003_359, 9679)
+			// Standard Error: 1_625_906
+			.saturating_add(Weight::from_parts(646_145_867, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
@@ -203,10 +205,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1670 + w * (183 ±0)`
 		//  Estimated: `9679 + w * (2945 ±0)`
-		// Minimum execution time: 1_385_033_000 picoseconds.
-		Weight::from_parts(968_935_159, 9679)
-			// Standard Error: 7_248_009
-			.saturating_add(Weight::from_parts(370_528_413, 0).saturating_mul(w.into()))
+		// Minimum execution time: 973_807_000 picoseconds.
+		Weight::from_parts(996_996_447, 9679)
+			// Standard Error: 1_647_267
+			.saturating_add(Weight::from_parts(90_407_111, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -232,10 +234,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1153 + w * (148 ±0)`
 		//  Estimated: `19860 + w * (2945 ±0)`
-		// Minimum execution time: 521_112_000 picoseconds.
-		Weight::from_parts(773_494_567, 19860)
-			// Standard Error: 2_998_118
-			.saturating_add(Weight::from_parts(109_040_242, 0).saturating_mul(w.into()))
+		// Minimum execution time: 344_426_000 picoseconds.
+		Weight::from_parts(273_392_715, 19860)
+			// Standard Error: 371_001
+			.saturating_add(Weight::from_parts(108_669_161, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -247,13 +249,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests and mock runtimes.
 impl WeightInfo for () {
 	fn create_order() -> Weight {
-		Weight::from_parts(2_060_094_000, 9679)
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(1_540_355_000, 9679)
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn cancel_order(w: u32, ) -> Weight {
-		Weight::from_parts(1_169_561_687, 9679)
-			.saturating_add(Weight::from_parts(766_699_742, 0).saturating_mul(w.into()))
+		Weight::from_parts(1_028_839_928, 9679)
+			.saturating_add(Weight::from_parts(415_621_941, 0).saturating_mul(w.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(w.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -261,18 +263,18 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2945).saturating_mul(w.into()))
 	}
 	fn top_up() -> Weight {
-		Weight::from_parts(916_248_000, 5959)
+		Weight::from_parts(580_721_000, 5959)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn confirm_assignment() -> Weight {
-		Weight::from_parts(345_663_000, 5959)
+		Weight::from_parts(226_098_000, 5959)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn expire_order(w: u32, ) -> Weight {
-		Weight::from_parts(1_233_173_973, 9679)
-			.saturating_add(Weight::from_parts(1_230_530_820, 0).saturating_mul(w.into()))
+		Weight::from_parts(1_165_003_359, 9679)
+			.saturating_add(Weight::from_parts(646_145_867, 0).saturating_mul(w.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(w.into())))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
@@ -280,8 +282,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2945).saturating_mul(w.into()))
 	}
 	fn decline_assignment(w: u32, ) -> Weight {
-		Weight::from_parts(968_935_159, 9679)
-			.saturating_add(Weight::from_parts(370_528_413, 0).saturating_mul(w.into()))
+		Weight::from_parts(996_996_447, 9679)
+			.saturating_add(Weight::from_parts(90_407_111, 0).saturating_mul(w.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(w.into())))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
@@ -289,8 +291,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2945).saturating_mul(w.into()))
 	}
 	fn assign_workers(w: u32, ) -> Weight {
-		Weight::from_parts(773_494_567, 19860)
-			.saturating_add(Weight::from_parts(109_040_242, 0).saturating_mul(w.into()))
+		Weight::from_parts(273_392_715, 19860)
+			.saturating_add(Weight::from_parts(108_669_161, 0).saturating_mul(w.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(w.into())))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))

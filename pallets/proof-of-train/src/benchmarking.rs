@@ -147,7 +147,7 @@ where
 		start.saturating_add(1_000u32.into()),
 		start
 			.saturating_add(1_000u32.into())
-			.saturating_add(<T as pallet_training_orders::Config>::MinValidationWindow::get()),
+			.saturating_add(<T as pallet_training_orders::Config>::MaxValidationWindow::get()),
 		<T as pallet_training_orders::Config>::MinBudget::get().saturating_mul(1_000u32.into()),
 	);
 	assert!(created.is_ok(), "order creation failed: {created:?}");

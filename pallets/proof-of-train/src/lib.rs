@@ -61,7 +61,7 @@ use decenter_primitives::{
 use frame_support::{pallet_prelude::*, traits::fungible};
 use frame_system::pallet_prelude::*;
 use pallet_certificates::CertificateIssuer;
-use pallet_compute_staking::ComputeStakingInterface;
+use pallet_compute_staking::{ComputeStakingInterface, ComputeUnits};
 use pallet_training_orders::{OrderId, TrainingOrdersInterface};
 
 /// Balance type of bonds.
@@ -122,6 +122,26 @@ pub mod pallet {
 		/// for referees to reveal.
 		#[pallet::constant]
 		type DisputeWindow: Get<BlockNumberFor<Self>>;
+
+		/// Milliseconds per block, to turn checkers' work into blocks.
+		#[pallet::constant]
+		type ExpectedBlockTime: Get<u64>;
+
+		/// Bytes per second a checker is expected to fetch data, checkpoints and models at.
+		#[pallet::constant]
+		type CheckerBandwidth: Get<u64>;
+
+		/// The report-commit and referee-commit windows leave this many times the compute time
+		/// of the work due in them (at the capacity each checker reserves), on top of
+		/// `ReportWindow` or `DisputeWindow` and the fetch time.
+		#[pallet::constant]
+		type CheckSlack: Get<u32>;
+
+		/// GFLOP/s each drawn validator or referee reserves of its declared capacity while it is
+		/// assigned, and the rate its windows are computed at, unless genesis set
+		/// `CheckCapacity` (development chains use a low one).
+		#[pallet::constant]
+		type DefaultCheckCapacity: Get<ComputeUnits>;
 
 		/// `V`: validators drawn per order.
 		#[pallet::constant]
@@ -196,6 +216,34 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type PendingDraws<T: Config> =
 		StorageValue<_, BoundedVec<OrderId, T::MaxPendingDraws>, ValueQuery>;
+
+	/// GFLOP/s each drawn checker reserves, and the rate its windows are computed at; genesis
+	/// may set it, else `DefaultCheckCapacity`.
+	#[pallet::storage]
+	pub type CheckCapacity<T: Config> =
+		StorageValue<_, ComputeUnits, ValueQuery, T::DefaultCheckCapacity>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Check capacity of the chain; `None` keeps `DefaultCheckCapacity`.
+		pub check_capacity: Option<ComputeUnits>,
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			if let Some(units) = self.check_capacity {
+				assert!(
+					units > 0 && units <= T::Staking::max_capacity(),
+					"check capacity must be positive and within MaxCapacity"
+				);
+				CheckCapacity::<T>::put(units);
+			}
+		}
+	}
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -321,6 +369,17 @@ pub mod pallet {
 			assert!(
 				T::MinHonestChecks::get() <= T::ValidatorsPerOrder::get(),
 				"a quorum above the validators drawn could never be met"
+			);
+			assert!(T::CheckSlack::get() >= 1, "check windows must cover the compute time");
+			assert!(
+				T::ExpectedBlockTime::get() > 0
+					&& T::CheckerBandwidth::get() > 0
+					&& T::DefaultCheckCapacity::get() > 0,
+				"block time, bandwidth and check capacity must be positive"
+			);
+			assert!(
+				T::DefaultCheckCapacity::get() <= T::Staking::max_capacity(),
+				"no validator could reserve DefaultCheckCapacity"
 			);
 		}
 	}

@@ -166,6 +166,7 @@ impl pallet_training_orders::Config for Test {
 	type MaxTrainingWindow = ConstU64<1_000>;
 	// Reveal, two report windows, two dispute windows, two draws behind a full queue.
 	type MinValidationWindow = ConstU64<{ 5 * WINDOW + 2 * 2 + 8 }>;
+	type ValidationWork = ProofOfTrain;
 	type MaxValidationWindow = ConstU64<1_000>;
 	type AssignmentRetry = ConstU64<3>;
 	type MaxWorkers = ConstU32<8>;
@@ -189,6 +190,10 @@ impl pallet_proof_of_train::Config for Test {
 	type RevealWindow = ConstU64<WINDOW>;
 	type ReportWindow = ConstU64<WINDOW>;
 	type DisputeWindow = ConstU64<WINDOW>;
+	type ExpectedBlockTime = ConstU64<1_000>;
+	type CheckerBandwidth = ConstU64<1_000_000_000>;
+	type CheckSlack = ConstU32<4>;
+	type DefaultCheckCapacity = ConstU32<CHECK_CAPACITY>;
 	type ValidatorsPerOrder = ConstU32<3>;
 	type SegmentsPerValidator = ConstU32<4>;
 	type RefereesPerDispute = ConstU32<3>;
@@ -205,6 +210,8 @@ impl pallet_proof_of_train::Config for Test {
 pub const TREASURY: AccountId = 999;
 pub const DEPOSIT: Balance = 50;
 pub const WINDOW: u64 = 5;
+/// GFLOP/s a checker reserves per round: validators registered with 10 check two at once.
+pub const CHECK_CAPACITY: u32 = 5;
 pub const FAULT_SLASH_PERCENT: u32 = 10;
 pub const BOND: Balance = 1_000;
 pub const START_BALANCE: Balance = 100_000;

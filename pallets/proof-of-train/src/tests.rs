@@ -11,7 +11,7 @@ use crate::{mock::*, *};
 use codec::Encode;
 use decenter_primitives::{
 	merkle,
-	order::Workload,
+	order::{OrderSpec, Workload},
 	proof::{
 		checkpoint_bytes, checkpoint_hash, model_hash, optimizer_state_hash, seal, PotCommitment,
 	},
@@ -163,13 +163,17 @@ impl Game {
 	/// Registers `workers` workers (1, 2, …) and `validators` validators (10, 11, …), creates an
 	/// order and brings it to `Training`; `runs` gives each slot's run (honest when `None`).
 	fn start(workload: Workload, steps: u32, interval: u32, workers: u32, validators: u32) -> Self {
+		Self::start_spec(order_spec(workload, steps, interval), workers, validators)
+	}
+
+	/// [`Self::start`] for any spec.
+	fn start_spec(spec: OrderSpec, workers: u32, validators: u32) -> Self {
 		for who in 1..=workers as u64 {
 			register(who, false);
 		}
 		for who in 10..10 + validators as u64 {
 			register(who, true);
 		}
-		let spec = order_spec(workload, steps, interval);
 		assert_ok!(TrainingOrders::create_order(
 			RuntimeOrigin::signed(CLIENT),
 			Box::new(spec),
@@ -454,9 +458,19 @@ fn worker_that_skips_training_is_caught_and_slashed_to_the_validator_that_proved
 		game.next_block();
 		let referees = game.referees();
 		assert_eq!(referees.len(), 3);
+		// Both segments disputed: 2 × 2 steps of 1 MFLOP, × 4, at 5 GFLOP/s, 1 block; the data
+		// and two checkpoints (2.2 MB at 1 GB/s), 1 block.
+		let Phase::Refereeing { until } = game.round().phase else { panic!("not refereeing") };
+		assert_eq!(until - System::block_number(), WINDOW + 1 + 1);
+		for referee in &referees {
+			assert_eq!(locked(*referee), CHECK_CAPACITY);
+		}
 		game.report(&[]);
 
 		assert_eq!(game.status(), OrderStatus::Failed);
+		for checker in validators.iter().chain(&referees) {
+			assert_eq!(locked(*checker), 0);
+		}
 		assert_eq!(faults(), vec![(cheat, Fault::WrongResult)]);
 		assert_eq!(bonded(cheat), BOND - SLASH);
 		assert_eq!(free(cheat), START_BALANCE - BOND);
@@ -541,6 +555,170 @@ fn attack_certify_a_model_the_checked_run_did_not_end_with() {
 		assert_eq!(bonded(cheat), BOND - SLASH);
 		assert_eq!(free(CLIENT), START_BALANCE);
 		assert_eq!(certificates(), 0);
+	});
+}
+
+/// An order with 75,010 parameters, 400 steps and a checkpoint every 100: four segments of
+/// 1.44 GFLOP each, and a 200-record validation set.
+fn heavy_spec() -> OrderSpec {
+	let mut spec = order_spec(Workload::Replicas(1), 400, 100);
+	spec.training.model.hidden = BoundedVec::truncate_from(vec![1_000]);
+	spec
+}
+
+fn locked(who: AccountId) -> u32 {
+	pallet_compute_staking::Participants::<Test>::get(who).map_or(0, |p| p.locked_capacity)
+}
+
+/// A client orders segments long enough that honest validators cannot re-execute them within
+/// a fixed report window, so that they are faulted (and slashed) for being slow. The window
+/// follows the work instead, and the capacity it assumes is reserved.
+#[test]
+fn attack_sink_honest_validators_with_more_work_than_a_fixed_window() {
+	new_test_ext().execute_with(|| {
+		let game = Game::start_spec(heavy_spec(), 1, 3);
+		game.prove();
+		let drawn_at = System::block_number();
+		let Phase::Reporting { until } = game.round().phase else { panic!("not reporting") };
+		// Each validator re-executes all 4 segments (5.76 GFLOP) and evaluates the model on 200
+		// records (0.03 GFLOP): 4 × 5.79 GFLOP at the 5 GFLOP/s it reserved is 4.6 s, 5 blocks;
+		// fetching the data, 4 checkpoints and the model (9.75 MB at 1 GB/s), 1 block. The
+		// worker re-executes each of its 4 segments once, to the probe, at the order's
+		// 10 GFLOP/s: at most 4 × 400 steps × 14.4 MFLOP, 3 blocks.
+		assert_eq!(until - drawn_at, WINDOW + 5 + 1);
+		let validators = game.validators();
+		for validator in &validators {
+			assert_eq!(locked(*validator), CHECK_CAPACITY);
+		}
+		// Validators that took the whole window (four times the compute at the reserved rate)
+		// commit in its last block and are not faulted.
+		run_to(until);
+		game.report(&[]);
+		assert_eq!(game.status(), OrderStatus::Completed);
+		assert!(faults().is_empty());
+		for validator in &validators {
+			assert_eq!(free(*validator), START_BALANCE - BOND + 500);
+			assert_eq!(locked(*validator), 0);
+		}
+	});
+}
+
+/// The report window also covers the worker's own report, timed at its order's capacity: each
+/// segment it was sampled on, re-executed once to the probe step.
+#[test]
+fn a_workers_own_probes_are_timed_at_its_orders_capacity() {
+	new_test_ext().execute_with(|| {
+		let mut spec = heavy_spec();
+		spec.training.steps = 1_200; // 12 segments of 100 steps
+		let game = Game::start_spec(spec.clone(), 1, 3);
+		game.prove();
+		let mut round = game.round();
+		// The costliest sample: 12 distinct segments, each probed at its last step.
+		for (i, task) in round.tasks.iter_mut().enumerate() {
+			task.segment = i as u32;
+			task.probe_step = (i as u32 + 1) * 100;
+		}
+		// 12 × 1.44 GFLOP × 4 at 5 GFLOP/s: 13.8 s, 14 blocks (a validator's 4 segments: 6).
+		assert_eq!(ProofOfTrain::reporting_window(&round, &spec, CHECK_CAPACITY), WINDOW + 14);
+		// At twice the capacity, half the time: 6.9 s, 7 blocks.
+		assert_eq!(ProofOfTrain::reporting_window(&round, &spec, 2 * CHECK_CAPACITY), WINDOW + 7);
+		// The same segment sampled by several checkers is re-executed once.
+		for task in round.tasks.iter_mut() {
+			task.segment = 0;
+			task.probe_step = 100;
+		}
+		assert_eq!(ProofOfTrain::reporting_window(&round, &spec, CHECK_CAPACITY), WINDOW + 6);
+	});
+}
+
+/// An order may not ask its workers for less capacity than a checker reserves: its workers
+/// would hold the checkers up.
+#[test]
+fn orders_slower_than_their_checkers_are_refused() {
+	new_test_ext().execute_with(|| {
+		let spec = order_spec(Workload::Replicas(1), 4, 2);
+		assert_noop!(
+			TrainingOrders::create_order(
+				RuntimeOrigin::signed(CLIENT),
+				Box::new(spec.clone()),
+				CHECK_CAPACITY - 1,
+				Some(2),
+				100,
+				300,
+				BUDGET
+			),
+			pallet_training_orders::Error::<Test>::CapacityBelowCheckers
+		);
+		assert!(TrainingOrders::quote(&spec, CHECK_CAPACITY - 1).is_err());
+		// Work whose checking cannot fit `MaxValidationWindow` (1,000 blocks here) is refused
+		// before anyone signs: 4 segments of 12,800 steps of 75k parameters, about 590 blocks
+		// for the validators and as many for the referees.
+		let mut heavy = heavy_spec();
+		heavy.training.steps = 51_200;
+		heavy.training.checkpoint_interval = 12_800;
+		assert_eq!(
+			TrainingOrders::quote(&heavy, 10),
+			Err(pallet_training_orders::Error::<Test>::CheckingTooLong.into())
+		);
+	});
+}
+
+/// A validator without `CheckCapacity` free is never drawn; one that is drawn holds that much
+/// until the round ends, so it is not drawn for more rounds than it can check at that rate.
+#[test]
+fn validators_reserve_the_capacity_their_window_assumes() {
+	new_test_ext().execute_with(|| {
+		let game = Game::start(Workload::Replicas(1), 4, 2, 1, 3);
+		let small = 20;
+		assert_ok!(ComputeStaking::register_validator(
+			RuntimeOrigin::signed(small),
+			CHECK_CAPACITY - 1,
+			BoundedVec::truncate_from(b"cpu".to_vec()),
+			BoundedVec::truncate_from(b"http://s".to_vec()),
+			BOND
+		));
+		game.prove();
+		let validators = game.validators();
+		assert_eq!(validators, vec![10, 11, 12], "the validator below CheckCapacity was drawn");
+		assert_eq!(game.round().reserved, CHECK_CAPACITY);
+		for validator in &validators {
+			assert_eq!(locked(*validator), CHECK_CAPACITY);
+		}
+		game.report(&[]);
+		assert_eq!(game.status(), OrderStatus::Completed);
+		for validator in &validators {
+			assert_eq!(locked(*validator), 0);
+		}
+	});
+}
+
+/// The shortest validation window covers the heaviest game the spec allows, so that an order
+/// cannot expire, refunding its client, while its checkers are inside their windows.
+#[test]
+fn the_shortest_validation_window_covers_the_checkers_work() {
+	new_test_ext().execute_with(|| {
+		let spec = heavy_spec();
+		let quote = TrainingOrders::quote(&spec, 10).unwrap();
+		// Reports: validators 6 blocks (above), the worker at most 3. Referees, every segment
+		// disputed: 4 × 5.76 GFLOP at 5 GFLOP/s, 5 blocks, and 7.8 MB to fetch, 1.
+		let fixed = 5 * WINDOW + 2 * 2 + 8; // the mock's `MinValidationWindow`
+		assert_eq!(quote.min_validation_window, fixed + 6 + 6);
+		let create = |validation: u64| {
+			TrainingOrders::create_order(
+				RuntimeOrigin::signed(CLIENT),
+				Box::new(spec.clone()),
+				10,
+				Some(2),
+				100,
+				100 + validation,
+				BUDGET,
+			)
+		};
+		assert_noop!(
+			create(quote.min_validation_window - 1),
+			pallet_training_orders::Error::<Test>::ValidationWindowTooShort
+		);
+		assert_ok!(create(quote.min_validation_window));
 	});
 }
 

@@ -171,6 +171,9 @@ pub struct Round<
 	pub tasks: BoundedVec<SegmentCheck, MaxTasks>,
 	/// Hash chain of the revealed salts: no worker knew it when committing.
 	pub entropy: Hash256,
+	/// GFLOP/s each of the round's validators and referees reserved when drawn (released
+	/// exactly when the round ends); 0 before the first draw.
+	pub reserved: u32,
 }
 
 impl<AccountId, BlockNumber, MaxWorkers, MaxValidators, MaxReferees, MaxTasks>

@@ -5,7 +5,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `50`, REPEAT: `20`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `None`, DB CACHE: 1024
 
 // Executed Command:
@@ -59,18 +59,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `TrainingOrders::Orders` (r:1 w:1)
 	/// Proof: `TrainingOrders::Orders` (`max_values`: None, `max_size`: Some(2494), added: 4969, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
-	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3498), added: 5973, mode: `MaxEncodedLen`)
 	fn commit_proof() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1371`
-		//  Estimated: `6703`
-		// Minimum execution time: 499_711_000 picoseconds.
-		Weight::from_parts(679_547_000, 6703)
+		//  Measured:  `1399`
+		//  Estimated: `6963`
+		// Minimum execution time: 373_363_000 picoseconds.
+		Weight::from_parts(423_170_000, 6963)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
-	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3498), added: 5973, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::Orders` (r:1 w:0)
 	/// Proof: `TrainingOrders::Orders` (`max_values`: None, `max_size`: Some(2494), added: 4969, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfTrain::PendingDraws` (r:1 w:1)
@@ -80,23 +80,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `c` is `[1, 256]`.
 	fn reveal_proof(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2141`
+		//  Measured:  `2392`
 		//  Estimated: `9679`
-		// Minimum execution time: 446_742_000 picoseconds.
-		Weight::from_parts(579_008_739, 9679)
-			// Standard Error: 63_555
-			.saturating_add(Weight::from_parts(2_760_893, 0).saturating_mul(c.into()))
+		// Minimum execution time: 351_769_000 picoseconds.
+		Weight::from_parts(382_343_340, 9679)
+			// Standard Error: 10_585
+			.saturating_add(Weight::from_parts(929_012, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ProofOfTrain::PendingDraws` (r:1 w:1)
 	/// Proof: `ProofOfTrain::PendingDraws` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
-	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3498), added: 5973, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::Orders` (r:1 w:1)
 	/// Proof: `TrainingOrders::Orders` (`max_values`: None, `max_size`: Some(2494), added: 4969, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfTrain::CheckCapacity` (r:1 w:0)
+	/// Proof: `ProofOfTrain::CheckCapacity` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeStaking::Pools` (r:1 w:0)
 	/// Proof: `ComputeStaking::Pools` (`max_values`: None, `max_size`: Some(16395), added: 18870, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeStaking::Participants` (r:3 w:3)
@@ -106,49 +108,49 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `w` is `[1, 8]`.
 	fn draw(w: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `9399 + w * (278 ±0)`
+		//  Measured:  `9426 + w * (310 ±0)`
 		//  Estimated: `19860 + w * (10729 ±0)`
-		// Minimum execution time: 1_137_867_000 picoseconds.
-		Weight::from_parts(1_182_854_951, 19860)
-			// Standard Error: 4_006_343
-			.saturating_add(Weight::from_parts(199_900_681, 0).saturating_mul(w.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		// Minimum execution time: 890_920_000 picoseconds.
+		Weight::from_parts(733_376_299, 19860)
+			// Standard Error: 846_455
+			.saturating_add(Weight::from_parts(237_779_174, 0).saturating_mul(w.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(Weight::from_parts(0, 10729).saturating_mul(w.into()))
 	}
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
-	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3498), added: 5973, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfTrain::Reports` (r:11 w:1)
 	/// Proof: `ProofOfTrain::Reports` (`max_values`: None, `max_size`: Some(16836), added: 19311, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::Orders` (r:1 w:0)
 	/// Proof: `TrainingOrders::Orders` (`max_values`: None, `max_size`: Some(2494), added: 4969, mode: `MaxEncodedLen`)
 	fn commit_report() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4989`
+		//  Measured:  `5275`
 		//  Estimated: `213411`
-		// Minimum execution time: 1_077_557_000 picoseconds.
-		Weight::from_parts(1_227_510_000, 213411)
+		// Minimum execution time: 805_535_000 picoseconds.
+		Weight::from_parts(895_469_000, 213411)
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
-	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3498), added: 5973, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfTrain::Reports` (r:2 w:1)
 	/// Proof: `ProofOfTrain::Reports` (`max_values`: None, `max_size`: Some(16836), added: 19311, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::Orders` (r:1 w:0)
 	/// Proof: `TrainingOrders::Orders` (`max_values`: None, `max_size`: Some(2494), added: 4969, mode: `MaxEncodedLen`)
 	fn reveal_report() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `4539`
+		//  Measured:  `4825`
 		//  Estimated: `39612`
-		// Minimum execution time: 613_199_000 picoseconds.
-		Weight::from_parts(683_844_000, 39612)
+		// Minimum execution time: 469_601_000 picoseconds.
+		Weight::from_parts(531_429_000, 39612)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
-	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3498), added: 5973, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfTrain::CheckpointHashes` (r:1 w:0)
 	/// Proof: `ProofOfTrain::CheckpointHashes` (`max_values`: None, `max_size`: Some(8254), added: 10729, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::Orders` (r:1 w:0)
@@ -158,17 +160,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `b` is `[0, 1048576]`.
 	fn post_checkpoint(b: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1646`
+		//  Measured:  `1708`
 		//  Estimated: `58923`
-		// Minimum execution time: 552_388_000 picoseconds.
-		Weight::from_parts(554_986_091, 58923)
-			// Standard Error: 40
-			.saturating_add(Weight::from_parts(7_813, 0).saturating_mul(b.into()))
+		// Minimum execution time: 416_908_000 picoseconds.
+		Weight::from_parts(410_084_461, 58923)
+			// Standard Error: 11
+			.saturating_add(Weight::from_parts(3_727, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
-	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3498), added: 5973, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::Orders` (r:1 w:0)
 	/// Proof: `TrainingOrders::Orders` (`max_values`: None, `max_size`: Some(2494), added: 4969, mode: `MaxEncodedLen`)
 	/// Storage: `ComputeStaking::Participants` (r:7 w:7)
@@ -186,12 +188,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `w` is `[1, 7]`.
 	fn advance(w: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `3285 + w * (134 ±0)`
+		//  Measured:  `3568 + w * (102 ±0)`
 		//  Estimated: `9679 + w * (2945 ±0)`
-		// Minimum execution time: 1_294_379_000 picoseconds.
-		Weight::from_parts(1_364_464_902, 9679)
-			// Standard Error: 16_815_137
-			.saturating_add(Weight::from_parts(900_776_594, 0).saturating_mul(w.into()))
+		// Minimum execution time: 963_004_000 picoseconds.
+		Weight::from_parts(530_824_848, 9679)
+			// Standard Error: 1_399_748
+			.saturating_add(Weight::from_parts(574_385_515, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -199,7 +201,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2945).saturating_mul(w.into()))
 	}
 	/// Storage: `ProofOfTrain::Rounds` (r:1 w:1)
-	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3238), added: 5713, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfTrain::Rounds` (`max_values`: None, `max_size`: Some(3498), added: 5973, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfTrain::Reports` (r:14 w:14)
 	/// Proof: `ProofOfTrain::Reports` (`max_values`: None, `max_size`: Some(16836), added: 19311, mode: `MaxEncodedLen`)
 	/// Storage: `TrainingOrders::Orders` (r:1 w:1)
@@ -257,12 +259,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `t` is `[1, 96]`.
 	fn settle(t: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12178 + t * (164 ±0)`
-		//  Estimated: `271344 + t * (1263 ±18)`
-		// Minimum execution time: 24_023_561_000 picoseconds.
-		Weight::from_parts(46_396_481_471, 271344)
-			// Standard Error: 13_460_313
-			.saturating_add(Weight::from_parts(19_613_949, 0).saturating_mul(t.into()))
+		//  Measured:  `12464 + t * (164 ±0)`
+		//  Estimated: `271344 + t * (1263 ±24)`
+		// Minimum execution time: 15_492_641_000 picoseconds.
+		Weight::from_parts(21_592_464_442, 271344)
+			// Standard Error: 4_155_427
+			.saturating_add(Weight::from_parts(100_393_603, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(159_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().writes(200_u64))
@@ -274,43 +276,43 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with RocksDB's database weights, for tests and mock runtimes.
 impl WeightInfo for () {
 	fn commit_proof() -> Weight {
-		Weight::from_parts(679_547_000, 6703)
+		Weight::from_parts(423_170_000, 6963)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_proof(c: u32, ) -> Weight {
-		Weight::from_parts(579_008_739, 9679)
-			.saturating_add(Weight::from_parts(2_760_893, 0).saturating_mul(c.into()))
+		Weight::from_parts(382_343_340, 9679)
+			.saturating_add(Weight::from_parts(929_012, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn draw(w: u32, ) -> Weight {
-		Weight::from_parts(1_182_854_951, 19860)
-			.saturating_add(Weight::from_parts(199_900_681, 0).saturating_mul(w.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(733_376_299, 19860)
+			.saturating_add(Weight::from_parts(237_779_174, 0).saturating_mul(w.into()))
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(w.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(Weight::from_parts(0, 10729).saturating_mul(w.into()))
 	}
 	fn commit_report() -> Weight {
-		Weight::from_parts(1_227_510_000, 213411)
+		Weight::from_parts(895_469_000, 213411)
 			.saturating_add(RocksDbWeight::get().reads(13_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_report() -> Weight {
-		Weight::from_parts(683_844_000, 39612)
+		Weight::from_parts(531_429_000, 39612)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn post_checkpoint(b: u32, ) -> Weight {
-		Weight::from_parts(554_986_091, 58923)
-			.saturating_add(Weight::from_parts(7_813, 0).saturating_mul(b.into()))
+		Weight::from_parts(410_084_461, 58923)
+			.saturating_add(Weight::from_parts(3_727, 0).saturating_mul(b.into()))
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn advance(w: u32, ) -> Weight {
-		Weight::from_parts(1_364_464_902, 9679)
-			.saturating_add(Weight::from_parts(900_776_594, 0).saturating_mul(w.into()))
+		Weight::from_parts(530_824_848, 9679)
+			.saturating_add(Weight::from_parts(574_385_515, 0).saturating_mul(w.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(w.into())))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
@@ -318,8 +320,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2945).saturating_mul(w.into()))
 	}
 	fn settle(t: u32, ) -> Weight {
-		Weight::from_parts(46_396_481_471, 271344)
-			.saturating_add(Weight::from_parts(19_613_949, 0).saturating_mul(t.into()))
+		Weight::from_parts(21_592_464_442, 271344)
+			.saturating_add(Weight::from_parts(100_393_603, 0).saturating_mul(t.into()))
 			.saturating_add(RocksDbWeight::get().reads(159_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(RocksDbWeight::get().writes(200_u64))

@@ -25,7 +25,14 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let start_at = start_at.unwrap_or_else(|| now.saturating_add(One::one()));
 		let min_training = Self::min_training_window(&spec, capacity)?;
-		Self::check_timetable(now, min_training, start_at, training_deadline, validation_deadline)?;
+		let min_validation = Self::min_validation_window(&spec, capacity)?;
+		Self::check_timetable(
+			now,
+			(min_training, min_validation),
+			start_at,
+			training_deadline,
+			validation_deadline,
+		)?;
 
 		let order = NextOrderId::<T>::get();
 		NextOrderId::<T>::put(order.checked_add(1).ok_or(Error::<T>::Overflow)?);
@@ -79,6 +86,7 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		ensure!(capacity > 0, Error::<T>::CapacityZero);
 		ensure!(capacity <= T::Staking::max_capacity(), Error::<T>::CapacityTooLarge);
+		ensure!(capacity >= T::ValidationWork::min_capacity(), Error::<T>::CapacityBelowCheckers);
 		spec.validate().map_err(Self::spec_error)?;
 		ensure!(spec.worker_count() <= T::MaxWorkers::get(), Error::<T>::BadWorkerCount);
 		Ok(())
@@ -87,7 +95,7 @@ impl<T: Config> Pallet<T> {
 	/// The timetable's rules: each bound has its own error.
 	fn check_timetable(
 		now: BlockNumberFor<T>,
-		min_training: BlockNumberFor<T>,
+		(min_training, min_validation): (BlockNumberFor<T>, BlockNumberFor<T>),
 		start_at: BlockNumberFor<T>,
 		training_deadline: BlockNumberFor<T>,
 		validation_deadline: BlockNumberFor<T>,
@@ -100,7 +108,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(training <= T::MaxTrainingWindow::get(), Error::<T>::TrainingWindowTooLong);
 		ensure!(validation_deadline > training_deadline, Error::<T>::ValidationBeforeTraining);
 		let validation = validation_deadline.saturating_sub(training_deadline);
-		ensure!(validation >= T::MinValidationWindow::get(), Error::<T>::ValidationWindowTooShort);
+		ensure!(validation >= min_validation, Error::<T>::ValidationWindowTooShort);
 		ensure!(validation <= T::MaxValidationWindow::get(), Error::<T>::ValidationWindowTooLong);
 		Ok(())
 	}

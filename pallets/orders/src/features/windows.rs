@@ -5,6 +5,7 @@
 //! `quote` gives every bound for a spec before anyone signs.
 
 use crate::*;
+use decenter_primitives::spec::blocks_for;
 use sp_runtime::{traits::Saturating, SaturatedConversion};
 
 /// A billion flops: capacities are in GFLOP/s.
@@ -13,8 +14,21 @@ const GIGA: u128 = 1_000_000_000;
 impl<T: Config> Pallet<T> {
 	/// Blocks that `amount` units take at `per_second` units a second, rounded up.
 	fn blocks_for(amount: u128, per_second: u128) -> BlockNumberFor<T> {
-		let per_block = per_second.saturating_mul(u128::from(T::ExpectedBlockTime::get())).max(1);
-		amount.saturating_mul(1_000).div_ceil(per_block).saturated_into()
+		blocks_for(amount, per_second, T::ExpectedBlockTime::get()).saturated_into()
+	}
+
+	/// The shortest validation window for `spec` trained at `capacity`: `MinValidationWindow`
+	/// (the game's fixed windows and waits) and the time its checkers' work takes; at most
+	/// `MaxValidationWindow` (`CheckingTooLong`).
+	pub(crate) fn min_validation_window(
+		spec: &OrderSpec,
+		capacity: ComputeUnits,
+	) -> Result<BlockNumberFor<T>, Error<T>> {
+		let work = T::ValidationWork::validation_work_blocks(spec, capacity)
+			.ok_or(Error::<T>::InvalidTrainingSpec)?;
+		let window = T::MinValidationWindow::get().saturating_add(work);
+		ensure!(window <= T::MaxValidationWindow::get(), Error::<T>::CheckingTooLong);
+		Ok(window)
 	}
 
 	/// Blocks the assigned workers of an order of `spec` have to confirm: `ConfirmWindow` and
@@ -52,6 +66,7 @@ impl<T: Config> Pallet<T> {
 			min_training_window <= T::MaxTrainingWindow::get(),
 			Error::<T>::TrainingWindowTooShort
 		);
+		let min_validation_window = Self::min_validation_window(spec, capacity)?;
 		Ok(Quote {
 			fee: T::OrderFee::get(),
 			deposit: T::OrderDeposit::get(),
@@ -60,7 +75,7 @@ impl<T: Config> Pallet<T> {
 			confirm_window: Self::confirm_window_of(spec),
 			min_training_window,
 			max_training_window: T::MaxTrainingWindow::get(),
-			min_validation_window: T::MinValidationWindow::get(),
+			min_validation_window,
 			max_validation_window: T::MaxValidationWindow::get(),
 		})
 	}

@@ -41,6 +41,7 @@ impl<T: Config> Pallet<T> {
 			referees: BoundedVec::new(),
 			tasks: BoundedVec::new(),
 			entropy: [0; 32],
+			reserved: 0,
 		})
 	}
 

@@ -68,17 +68,22 @@ impl<T: Config> Pallet<T> {
 		);
 		let count =
 			if referees { T::RefereesPerDispute::get() } else { T::ValidatorsPerOrder::get() };
+		// Every checker of a round reserves the same capacity, the rate its window assumes.
+		let capacity = match round.reserved {
+			0 => CheckCapacity::<T>::get(),
+			reserved => reserved,
+		};
 		let drawn: Vec<T::AccountId> =
-			T::Staking::select(Role::Validator, count, seed, &exclude, 0)
+			T::Staking::select(Role::Validator, count, seed, &exclude, capacity)
 				.into_iter()
-				.filter(|account| T::Staking::lock_capacity(account, 0).is_ok())
+				.filter(|account| T::Staking::lock_capacity(account, capacity).is_ok())
 				.collect();
 		// Validators: no fewer than the quorum needs, or no worker could be accepted; wait for
 		// more to become eligible (or for the order's deadline). Referees: any.
 		let enough = if referees { 1 } else { T::MinHonestChecks::get().max(1) };
 		if (drawn.len() as u32) < enough {
 			for account in &drawn {
-				let _ = T::Staking::release_capacity(account, 0);
+				let _ = T::Staking::release_capacity(account, capacity);
 			}
 			return false;
 		}
@@ -89,6 +94,7 @@ impl<T: Config> Pallet<T> {
 		// The round as it was before the draw: on failure the new checkers are released here
 		// and the earlier ones by `abandon`, each exactly once.
 		let before = round.clone();
+		round.reserved = capacity;
 		let result = frame_support::storage::with_storage_layer(|| {
 			if referees {
 				Self::start_refereeing(id, &mut round, checkers, &drawn, now)
@@ -100,7 +106,7 @@ impl<T: Config> Pallet<T> {
 			Ok(()) => Rounds::<T>::insert(id, round),
 			Err(_) => {
 				for account in &drawn {
-					let _ = T::Staking::release_capacity(account, 0);
+					let _ = T::Staking::release_capacity(account, capacity);
 				}
 				Self::abandon(id, &before);
 			},
@@ -171,7 +177,8 @@ impl<T: Config> Pallet<T> {
 		}
 		round.tasks = BoundedVec::try_from(tasks).map_err(|_| Error::<T>::UnknownOrder)?;
 		T::Orders::begin_validation(id, drawn.to_vec())?;
-		let until = now.saturating_add(T::ReportWindow::get());
+		let capacity = T::Orders::capacity(id).ok_or(Error::<T>::UnknownOrder)?;
+		let until = now.saturating_add(Self::reporting_window(round, &spec, capacity));
 		round.phase = Phase::Reporting { until };
 		Self::deposit_event(Event::ValidatorsDrawn {
 			order: id,
@@ -229,7 +236,8 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		round.referees = BoundedVec::truncate_from(checkers);
 		T::Orders::add_validators(id, drawn.to_vec())?;
-		let until = now.saturating_add(T::DisputeWindow::get());
+		let spec = T::Orders::spec(id).ok_or(Error::<T>::UnknownOrder)?;
+		let until = now.saturating_add(Self::refereeing_window(round, &spec));
 		round.phase = Phase::Refereeing { until };
 		Self::deposit_event(Event::RefereesDrawn { order: id, referees: drawn.to_vec(), until });
 		Ok(())

@@ -7,6 +7,7 @@ mod housekeeping;
 mod phases;
 mod reports;
 mod settlement;
+mod windows;
 
 #[cfg(test)]
 pub(crate) use draws::sample_segments;

@@ -258,7 +258,7 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn release_checkers(round: &RoundOf<T>) {
 		for checker in round.validators.iter().chain(round.referees.iter()) {
-			let _ = T::Staking::release_capacity(&checker.account, 0);
+			let _ = T::Staking::release_capacity(&checker.account, round.reserved);
 		}
 	}
 
