@@ -8,7 +8,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use decenter_primitives::{order::OrderSpec, Hash256};
+use decenter_primitives::{order::OrderSpec, proof, Hash256};
 use subxt::{
 	config::DefaultExtrinsicParamsBuilder,
 	config::RpcConfigFor,
@@ -296,6 +296,44 @@ impl Chain {
 			},
 			None => Ok(None),
 		}
+	}
+
+	/// The canonical bytes of checkpoint `index` that a worker of order `id` posted on chain
+	/// (`post_checkpoint`) and that hash to `expected`: searched from the finalized head back
+	/// through at most `depth` blocks, newest first (a post is usually a few blocks old when a
+	/// referee looks for it).
+	pub async fn posted_checkpoint(
+		&self,
+		id: u64,
+		index: u32,
+		expected: &Hash256,
+		depth: u64,
+	) -> Result<Option<Vec<u8>>> {
+		use api::proof_of_train::calls::PostCheckpoint;
+		let head = self.finalized_number().await?;
+		for number in (head.saturating_sub(depth)..=head).rev() {
+			let at = self
+				.client
+				.at_block(number)
+				.await
+				.map_err(|e| failed("reading a block for a posted checkpoint", e))?;
+			let extrinsics = at
+				.extrinsics()
+				.fetch()
+				.await
+				.map_err(|e| failed("reading a block's extrinsics", e))?;
+			for call in extrinsics.find::<PostCheckpoint>().filter_map(|call| call.ok()) {
+				let bytes = call.state.0;
+				// A failed post (another order, or bytes the chain refused) never matches.
+				if call.order == id
+					&& call.index == index
+					&& proof::checkpoint_hash_of_bytes(&bytes) == Some(*expected)
+				{
+					return Ok(Some(bytes));
+				}
+			}
+		}
+		Ok(None)
 	}
 
 	pub async fn report(&self, id: u64, who: &AccountId) -> Result<Option<SealedReport>> {

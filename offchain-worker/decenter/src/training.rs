@@ -18,6 +18,7 @@ use decenter_engine::{
 };
 use decenter_primitives::{
 	order::{DatasetCommitment, LabelLayout},
+	proof,
 	spec::{
 		Activation, Fixed9, Initialization, Loss, ModelSpec, Optimizer, Schedule, TrainingSpec,
 	},
@@ -179,6 +180,61 @@ pub fn checkpoint_of(
 ) -> Result<Checkpoint, String> {
 	checkpoint_from_safetensors(source, &Shapes::of(&spec.model), slots(&spec.optimizer), bytes)
 		.map_err(|e| e.to_string())
+}
+
+/// A checkpoint's canonical bytes, as the chain hashes them and a worker posts them.
+pub fn canonical_bytes(checkpoint: &Checkpoint) -> Vec<u8> {
+	let parameters: Vec<&[f32]> = checkpoint.parameters.iter().map(Vec::as_slice).collect();
+	let state: Vec<&[f32]> = checkpoint.optimizer_state.iter().map(Vec::as_slice).collect();
+	proof::checkpoint_bytes(u64::from(checkpoint.step), &parameters, &state)
+}
+
+/// A checkpoint of `spec` from its canonical bytes (as a worker posts them on chain), every
+/// tensor checked against the model's shapes and the optimizer's slots.
+pub fn checkpoint_from_canonical(spec: &TrainingSpec, bytes: &[u8]) -> Result<Checkpoint, String> {
+	fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+		if rest.len() < n {
+			return Err("the posted checkpoint is cut short".into());
+		}
+		let (head, tail) = rest.split_at(n);
+		*rest = tail;
+		Ok(head)
+	}
+	fn list(rest: &mut &[u8], lengths: &[usize], what: &str) -> Result<Vec<Vec<f32>>, String> {
+		let count = u32::from_le_bytes(take(rest, 4)?.try_into().map_err(|_| "count")?);
+		if count as usize != lengths.len() {
+			return Err(format!(
+				"the posted {what} has {count} tensors, the spec {}",
+				lengths.len()
+			));
+		}
+		lengths
+			.iter()
+			.map(|&expected| {
+				let len = u64::from_le_bytes(take(rest, 8)?.try_into().map_err(|_| "length")?);
+				if len != expected as u64 {
+					return Err(format!("a posted {what} tensor has {len} values, not {expected}"));
+				}
+				let values = take(rest, expected * 4)?;
+				Ok(values
+					.chunks_exact(4)
+					.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+					.collect())
+			})
+			.collect()
+	}
+	let lengths = Shapes::of(&spec.model).tensor_lengths();
+	let state_lengths: Vec<usize> =
+		(0..slots(&spec.optimizer)).flat_map(|_| lengths.iter().copied()).collect();
+	let mut rest = bytes;
+	let step = u64::from_le_bytes(take(&mut rest, 8)?.try_into().map_err(|_| "step")?);
+	let parameters = list(&mut rest, &lengths, "parameter list")?;
+	let optimizer_state = list(&mut rest, &state_lengths, "optimizer state")?;
+	if !rest.is_empty() {
+		return Err("the posted checkpoint has bytes left over".into());
+	}
+	let step = u32::try_from(step).map_err(|_| "the posted checkpoint's step is out of range")?;
+	Ok(Checkpoint { step, parameters, optimizer_state })
 }
 
 /// Parameters of a downloaded model.
@@ -452,6 +508,53 @@ pub fn run(
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	/// A checkpoint posted on chain reads back as the one the worker had, and bytes that do not
+	/// fit the spec are refused, never misread.
+	#[test]
+	fn posted_checkpoints_read_back_and_wrong_bytes_are_refused() {
+		let adam = Optimizer::Adam {
+			beta1: Fixed9(900_000_000),
+			beta2: Fixed9(999_000_000),
+			epsilon: Fixed9(10),
+		};
+		let spec = TrainingSpec {
+			model: ModelSpec {
+				inputs: 3,
+				hidden: vec![4].try_into().unwrap(),
+				outputs: 2,
+				activation: Activation::Tanh,
+				loss: Loss::SoftmaxCrossEntropy,
+			},
+			optimizer: adam,
+			learning_rate: Fixed9(1_000_000),
+			schedule: Schedule::Constant,
+			batch_size: 2,
+			steps: 10,
+			seed: 5,
+			checkpoint_interval: 5,
+			initialization: Initialization::Seeded,
+		};
+		let mut checkpoint = Checkpoint::seeded(&spec);
+		checkpoint.step = 5;
+		checkpoint.optimizer_state[3][1] = -0.0;
+		let bytes = canonical_bytes(&checkpoint);
+		let read = checkpoint_from_canonical(&spec, &bytes).unwrap();
+		assert_eq!(read, checkpoint);
+		assert_eq!(proof::checkpoint_hash_of_bytes(&bytes), Some(read.hash()));
+		let cut = checkpoint_from_canonical(&spec, &bytes[..bytes.len() - 1]).unwrap_err();
+		assert!(cut.contains("cut short"), "{cut}");
+		let over = checkpoint_from_canonical(&spec, &[&bytes[..], &[0]].concat()).unwrap_err();
+		assert!(over.contains("left over"), "{over}");
+		// The same bytes under a spec of other shapes, or another optimizer, do not fit.
+		let wider = TrainingSpec {
+			model: ModelSpec { hidden: vec![5].try_into().unwrap(), ..spec.model.clone() },
+			..spec.clone()
+		};
+		assert!(checkpoint_from_canonical(&wider, &bytes).unwrap_err().contains("values"));
+		let sgd = TrainingSpec { optimizer: Optimizer::Sgd, ..spec };
+		assert!(checkpoint_from_canonical(&sgd, &bytes).unwrap_err().contains("tensors"));
+	}
 
 	#[test]
 	fn device_names_parse_and_a_wrong_one_says_what_is_accepted() {

@@ -6,7 +6,7 @@
 //! that does not hash to what the worker revealed, is claimed `Unavailable`: the chain then
 //! asks the worker to post it.
 
-use std::path::PathBuf;
+use std::{collections::HashMap, path::PathBuf};
 
 use decenter_engine::{model::Checkpoint, train::Dataset};
 use decenter_primitives::{
@@ -14,10 +14,11 @@ use decenter_primitives::{
 	proof::model_hash,
 	spec::{Initialization, TrainingSpec},
 	validation::{Claim, Metrics as ReportMetrics, Report},
+	Hash256,
 };
 
 use crate::{
-	chain::{Chain, Phase, Round},
+	chain::{Chain, Phase, Round, TaskStatus},
 	daemon::Role,
 	fetch::{trained_work_bytes, Fetcher},
 	metrics::Metrics,
@@ -25,6 +26,11 @@ use crate::{
 	workdir::{write_atomic, OrderDir},
 	worker::{commit_or_reveal_report, register},
 };
+
+/// How far back from the finalized head a referee looks for a posted checkpoint: 16,384
+/// blocks, more than the longest dispute window (`MaxValidationWindow`, 12 hours of 3-second
+/// blocks). It stops at the first match, which is usually a few blocks old.
+const POSTED_SCAN_BLOCKS: u64 = 16_384;
 
 pub struct ValidatorConfig {
 	pub data_dir: PathBuf,
@@ -37,6 +43,8 @@ pub struct Validator {
 	config: ValidatorConfig,
 	fetcher: Fetcher,
 	metrics: Metrics,
+	/// Orders whose referee report waits for a withheld checkpoint, and since which block.
+	waiting: HashMap<u64, u64>,
 }
 
 /// Whether this account checks as a validator or as a referee.
@@ -48,7 +56,7 @@ enum Part {
 
 impl Validator {
 	pub fn new(config: ValidatorConfig, fetcher: Fetcher, metrics: Metrics) -> Self {
-		Validator { config, fetcher, metrics }
+		Validator { config, fetcher, metrics, waiting: HashMap::new() }
 	}
 
 	/// A dataset of order `id`, fetched once, verified against its commitment.
@@ -90,8 +98,37 @@ impl Validator {
 			_ => return Ok(()),
 		};
 		let dir = OrderDir::new(&self.config.data_dir, id);
+		if let (Phase::Refereeing { until }, false) = (&round.phase, revealing) {
+			if self.awaits_posted_checkpoint(chain, id, u64::from(*until)).await? {
+				return Ok(());
+			}
+		}
 		let make = self.report(chain, &dir, id, &round, part);
 		commit_or_reveal_report(chain, &dir, id, revealing, make).await
+	}
+
+	/// Whether a referee of order `id` should hold its report back: one of its segments is
+	/// `Withheld` (its worker has not posted the checkpoint yet) and less than half the time
+	/// left when it first waited has passed. Then it re-executes from what was posted, or
+	/// claims `Unavailable` (no vote) for what never was.
+	async fn awaits_posted_checkpoint(
+		&mut self,
+		chain: &Chain,
+		id: u64,
+		until: u64,
+	) -> Result<bool, String> {
+		let tasks = chain.tasks_of(id, &chain.account()).await.map_err(|e| e.to_string())?;
+		if !tasks.iter().any(|(_, task)| matches!(task.status, TaskStatus::Withheld)) {
+			self.waiting.remove(&id);
+			return Ok(false);
+		}
+		let now = chain.finalized_number().await.map_err(|e| e.to_string())?;
+		let since = *self.waiting.entry(id).or_insert(now);
+		let wait = now < since + until.saturating_sub(since) / 2;
+		if wait {
+			tracing::info!(order = id, "waiting for a worker to post a withheld checkpoint");
+		}
+		Ok(wait)
 	}
 
 	async fn report(
@@ -121,6 +158,7 @@ impl Validator {
 					task.worker,
 					task.segment,
 					task.probe_step,
+					matches!(task.status, TaskStatus::Posted),
 				)
 				.await;
 			match &claim {
@@ -170,6 +208,7 @@ impl Validator {
 		slot: u32,
 		segment: u32,
 		probe_step: u32,
+		posted: bool,
 	) -> Result<Claim, String> {
 		let worker = &round.workers.0.get(slot as usize).ok_or("no such worker")?.account;
 		let training = spec.variant(slot).ok_or("no spec for the slot")?;
@@ -196,10 +235,21 @@ impl Validator {
 				.ok_or("no revealed checkpoints")?;
 			let expected =
 				*hashes.get(segment as usize).ok_or("segment past the revealed checkpoints")?;
-			let base = chain.endpoint_of(worker).await.map_err(|e| e.to_string())?;
-			let path = format!("/orders/{id}/checkpoints/{segment}");
-			let bytes = self.fetcher.get(&base, &path, trained_work_bytes(&training)).await?;
-			let from = training::checkpoint_of(&training, "checkpoint", &bytes)?;
+			// A checkpoint posted on chain is there even when its worker's server is not.
+			let on_chain = match posted {
+				true => self.posted(chain, id, &training, segment, &expected).await,
+				false => None,
+			};
+			let from = match on_chain {
+				Some(from) => from,
+				None => {
+					let base = chain.endpoint_of(worker).await.map_err(|e| e.to_string())?;
+					let path = format!("/orders/{id}/checkpoints/{segment}");
+					let bytes =
+						self.fetcher.get(&base, &path, trained_work_bytes(&training)).await?;
+					training::checkpoint_of(&training, "checkpoint", &bytes)?
+				},
+			};
 			if from.hash() != expected {
 				return Err(format!("checkpoint {segment} does not hash to the revealed value"));
 			}
@@ -219,6 +269,33 @@ impl Validator {
 		let steps = u64::from(end_step.saturating_sub(start_step));
 		self.metrics.steps(steps, steps as f64 / begun.elapsed().as_secs_f64().max(1e-9));
 		Ok(Claim::Computed { end, probe })
+	}
+
+	/// Checkpoint `index` as a worker posted it on chain, if it is found in the last
+	/// [`POSTED_SCAN_BLOCKS`] blocks and fits the spec.
+	async fn posted(
+		&self,
+		chain: &Chain,
+		id: u64,
+		training: &TrainingSpec,
+		index: u32,
+		expected: &Hash256,
+	) -> Option<Checkpoint> {
+		let found = chain.posted_checkpoint(id, index, expected, POSTED_SCAN_BLOCKS).await;
+		let bytes = match found {
+			Ok(Some(bytes)) => bytes,
+			Ok(None) => {
+				tracing::warn!(order = id, index, "the posted checkpoint is not on chain");
+				return None;
+			},
+			Err(why) => {
+				tracing::warn!(order = id, index, "cannot search for the posted checkpoint: {why}");
+				return None;
+			},
+		};
+		training::checkpoint_from_canonical(training, &bytes)
+			.map_err(|why| tracing::warn!(order = id, index, "{why}"))
+			.ok()
 	}
 
 	/// `c_0` as the order defines it: the seeded initialization, or the uploaded weights

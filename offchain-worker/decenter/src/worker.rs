@@ -403,7 +403,7 @@ impl Worker {
 						let bytes = std::fs::read(dir.checkpoint(task.segment))
 							.map_err(|e| e.to_string())?;
 						let checkpoint = training::checkpoint_of(training, "checkpoint", &bytes)?;
-						let canonical = canonical_bytes(&checkpoint);
+						let canonical = training::canonical_bytes(&checkpoint);
 						let call = api::tx().proof_of_train().post_checkpoint(
 							id,
 							task.segment,
@@ -420,13 +420,6 @@ impl Worker {
 		}
 		Ok(())
 	}
-}
-
-/// A checkpoint's canonical bytes, as the chain hashes them.
-pub fn canonical_bytes(checkpoint: &decenter_engine::model::Checkpoint) -> Vec<u8> {
-	let parameters: Vec<&[f32]> = checkpoint.parameters.iter().map(Vec::as_slice).collect();
-	let state: Vec<&[f32]> = checkpoint.optimizer_state.iter().map(Vec::as_slice).collect();
-	proof::checkpoint_bytes(u64::from(checkpoint.step), &parameters, &state)
 }
 
 /// The worker's own report: for each of its sampled segments, its published end hash and the
