@@ -6,13 +6,16 @@
 //! that does not hash to what the worker revealed, is claimed `Unavailable`: the chain then
 //! asks the worker to post it.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::{
+	collections::HashMap,
+	path::{Path, PathBuf},
+};
 
 use decenter_engine::{model::Checkpoint, train::Dataset};
 use decenter_primitives::{
 	order::OrderSpec,
 	proof::model_hash,
-	spec::{Initialization, TrainingSpec},
+	spec::{ArtifactCommitment, Initialization, TrainingSpec},
 	validation::{Claim, Metrics as ReportMetrics, Report},
 	Hash256,
 };
@@ -69,15 +72,24 @@ impl Validator {
 		name: &str,
 	) -> Result<Dataset, String> {
 		dir.create().map_err(|e| e.to_string())?;
-		let bytes = match std::fs::read(&path) {
-			Ok(bytes) => bytes,
-			Err(_) => {
-				let bytes = self.fetcher.artifact(id, &commitment.artifact).await?;
-				write_atomic(&path, &bytes).map_err(|e| e.to_string())?;
-				bytes
-			},
-		};
+		let bytes = self.fetched_once(id, &commitment.artifact, &path).await?;
 		training::dataset(name, commitment, &bytes)
+	}
+
+	/// The bytes of an input artifact of order `id`: from `path` if fetched before, else
+	/// fetched (chunks verified against the commitment) and kept there.
+	async fn fetched_once(
+		&self,
+		id: u64,
+		artifact: &ArtifactCommitment,
+		path: &Path,
+	) -> Result<Vec<u8>, String> {
+		if let Ok(bytes) = std::fs::read(path) {
+			return Ok(bytes);
+		}
+		let bytes = self.fetcher.artifact(id, artifact).await?;
+		write_atomic(path, &bytes).map_err(|e| e.to_string())?;
+		Ok(bytes)
 	}
 
 	async fn step_round(&mut self, chain: &Chain, id: u64) -> Result<(), String> {
@@ -308,14 +320,9 @@ impl Validator {
 	) -> Result<Checkpoint, String> {
 		let weights = match &training.initialization {
 			Initialization::Seeded => None,
-			Initialization::Uploaded(artifact) => Some(match std::fs::read(dir.weights()) {
-				Ok(bytes) => bytes,
-				Err(_) => {
-					let bytes = self.fetcher.artifact(id, artifact).await?;
-					write_atomic(&dir.weights(), &bytes).map_err(|e| e.to_string())?;
-					bytes
-				},
-			}),
+			Initialization::Uploaded(artifact) => {
+				Some(self.fetched_once(id, artifact, &dir.weights()).await?)
+			},
 		};
 		training::initial_checkpoint(training, weights.as_deref())
 			.map_err(|e| format!("the order's initial weights do not fit its model: {e}"))

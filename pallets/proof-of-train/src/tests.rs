@@ -367,6 +367,27 @@ fn certificates() -> u32 {
 	pallet_certificates::NextCertificateId::<Test>::get()
 }
 
+/// The balances after a single worker's cheat was proven by `prover` and confirmed by the
+/// referees: the cheat lost `SLASH` of its bond and all its pay; the validator pool went in
+/// equal parts to the three validators and three referees, and the slash to the prover; the
+/// client paid only that pool; nothing was certified.
+fn assert_caught(
+	cheat: AccountId,
+	prover: AccountId,
+	validators: &[AccountId],
+	referees: &[AccountId],
+) {
+	assert_eq!(faults(), vec![(cheat, Fault::WrongResult)]);
+	assert_eq!(bonded(cheat), BOND - SLASH);
+	assert_eq!(free(cheat), START_BALANCE - BOND);
+	assert_eq!(free(prover), START_BALANCE - BOND + 250 + SLASH);
+	for checker in validators.iter().chain(referees).filter(|checker| **checker != prover) {
+		assert_eq!(free(*checker), START_BALANCE - BOND + 250);
+	}
+	assert_eq!(free(CLIENT), START_BALANCE - 1_500);
+	assert_eq!(certificates(), 0);
+}
+
 /// Faults recorded in events, as (who, fault).
 fn faults() -> Vec<(AccountId, Fault)> {
 	System::events()
@@ -471,17 +492,8 @@ fn worker_that_skips_training_is_caught_and_slashed_to_the_validator_that_proved
 		for checker in validators.iter().chain(&referees) {
 			assert_eq!(locked(*checker), 0);
 		}
-		assert_eq!(faults(), vec![(cheat, Fault::WrongResult)]);
-		assert_eq!(bonded(cheat), BOND - SLASH);
-		assert_eq!(free(cheat), START_BALANCE - BOND);
-		// The validator pool goes to the three validators and the three referees; the first
-		// validator that proved the cheat also gets the slash.
-		assert_eq!(free(validators[0]), START_BALANCE - BOND + 250 + SLASH);
-		for v in validators.iter().skip(1).chain(&referees) {
-			assert_eq!(free(*v), START_BALANCE - BOND + 250);
-		}
-		assert_eq!(free(CLIENT), START_BALANCE - 1_500);
-		assert_eq!(certificates(), 0);
+		// The first validator proved the cheat.
+		assert_caught(cheat, validators[0], &validators, &referees);
 	});
 }
 
@@ -510,16 +522,7 @@ fn attack_train_from_another_initialization() {
 		game.report(&[]);
 
 		assert_eq!(game.status(), OrderStatus::Failed);
-		assert_eq!(faults(), vec![(cheat, Fault::WrongResult)]);
-		assert_eq!(bonded(cheat), BOND - SLASH);
-		assert_eq!(free(cheat), START_BALANCE - BOND);
-		let prover = validators[checkers[0] as usize];
-		assert_eq!(free(prover), START_BALANCE - BOND + 250 + SLASH);
-		for v in validators.iter().filter(|v| **v != prover).chain(&referees) {
-			assert_eq!(free(*v), START_BALANCE - BOND + 250);
-		}
-		assert_eq!(free(CLIENT), START_BALANCE - 1_500);
-		assert_eq!(certificates(), 0);
+		assert_caught(cheat, validators[checkers[0] as usize], &validators, &referees);
 	});
 }
 

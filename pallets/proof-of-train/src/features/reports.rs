@@ -64,11 +64,19 @@ impl<T: Config> Pallet<T> {
 			.iter()
 			.enumerate()
 			.filter(|(i, task)| {
-				task.status != TaskStatus::Open
-					&& !round.tasks.iter().take(*i).any(|earlier| Self::same_segment(earlier, task))
+				task.status != TaskStatus::Open && Self::first_of_its_segment(round, *i, task)
 			})
 			.map(|(i, _)| i)
 			.collect()
+	}
+
+	/// Whether `task`, at `index` in `round`'s tasks, is the first of its (worker, segment).
+	pub(crate) fn first_of_its_segment(
+		round: &RoundOf<T>,
+		index: usize,
+		task: &SegmentCheck,
+	) -> bool {
+		!round.tasks.iter().take(index).any(|earlier| Self::same_segment(earlier, task))
 	}
 
 	pub(crate) fn same_segment(a: &SegmentCheck, b: &SegmentCheck) -> bool {

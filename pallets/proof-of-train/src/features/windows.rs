@@ -137,9 +137,7 @@ impl<T: Config> Pallet<T> {
 	/// The distinct segments of worker `slot` in `round`'s tasks, one task each.
 	fn distinct_segments(round: &RoundOf<T>, slot: u32) -> impl Iterator<Item = &SegmentCheck> {
 		round.tasks.iter().enumerate().filter_map(move |(i, task)| {
-			let first = task.worker == slot
-				&& !round.tasks.iter().take(i).any(|earlier| Self::same_segment(earlier, task));
-			first.then_some(task)
+			(task.worker == slot && Self::first_of_its_segment(round, i, task)).then_some(task)
 		})
 	}
 
