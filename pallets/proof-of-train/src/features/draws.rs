@@ -134,7 +134,7 @@ impl<T: Config> Pallet<T> {
 				let mut picked = sample_segments(
 					&(seed, checker, slot as u32),
 					commitment.checkpoints,
-					T::SegmentsPerValidator::get(),
+					Self::samples_of(checker, checkers),
 				);
 				// Where this replica first differs from another, one of the two is wrong: every
 				// checker re-executes that segment of it, in place of a sampled segment dropped
@@ -187,6 +187,17 @@ impl<T: Config> Pallet<T> {
 			until,
 		});
 		Ok(())
+	}
+
+	/// Segments of every worker that checker `checker` of the `checkers` drawn samples. A
+	/// worker gets `V × S` samples however many validators were drawn: fewer than `V` share
+	/// them (the first take one more when they do not divide evenly), so that a short draw
+	/// never lowers the detection odds.
+	pub(crate) fn samples_of(checker: u32, checkers: u32) -> u32 {
+		let total = T::ValidatorsPerOrder::get().saturating_mul(T::SegmentsPerValidator::get());
+		let checkers = checkers.max(1);
+		let extra = total.checked_rem(checkers).is_some_and(|left| checker < left);
+		total.checked_div(checkers).unwrap_or(total).saturating_add(u32::from(extra))
 	}
 
 	/// For replicas (one spec trained by several workers, so runs equal bit for bit), per

@@ -4,6 +4,7 @@ mod commitment;
 mod draws;
 mod faults;
 mod housekeeping;
+mod lapses;
 mod phases;
 mod reports;
 mod settlement;

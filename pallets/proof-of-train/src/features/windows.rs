@@ -155,7 +155,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The most blocks the checkers' work on an order of `spec` trained at `capacity` can add
-	/// to the game: the longer of a validator's `S` longest segments of every worker and every
+	/// to the game: the longer of a validator's longest segments of every worker (`S` of
+	/// each, or more when only the quorum's `MinHonestChecks` validators were drawn) and every
 	/// model, and a worker's re-execution to the probe of each of its sampled segments (`V × S`
 	/// at most, a whole longest segment each); then the referees' re-execution of every
 	/// segment a dispute can name (the same segments). `None` when the spec's cost overflows.
@@ -163,7 +164,7 @@ impl<T: Config> Pallet<T> {
 		spec: &OrderSpec,
 		capacity: ComputeUnits,
 	) -> Option<BlockNumberFor<T>> {
-		let samples = T::SegmentsPerValidator::get();
+		let samples = Self::samples_of(0, T::MinHonestChecks::get());
 		let disputable = T::ValidatorsPerOrder::get().saturating_mul(samples);
 		let mut validator = Self::inputs(spec, true);
 		let mut referee = Self::inputs(spec, false);
