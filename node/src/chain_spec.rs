@@ -1,16 +1,13 @@
 //! The chain specifications the node knows by name.
 
-use decenter_runtime::{genesis_config_presets::TESTNET_PRESET, WASM_BINARY};
+use decenter_runtime::WASM_BINARY;
 use sc_service::{ChainType, Properties};
 use sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 
 /// A chain spec with no extensions.
 pub type ChainSpec = sc_service::GenericChainSpec;
 
-/// The staging testnet spec, checked in under `chain-spec/` and built into the binary.
-const TESTNET_RAW: &[u8] = include_bytes!("../../chain-spec/testnet-raw.json");
-
-fn wasm_binary() -> Result<&'static [u8], String> {
+pub fn wasm_binary() -> Result<&'static [u8], String> {
 	WASM_BINARY.ok_or_else(|| {
 		"The runtime's wasm binary is not available: the node was built with SKIP_WASM_BUILD; \
 		 rebuild it without that variable."
@@ -19,7 +16,7 @@ fn wasm_binary() -> Result<&'static [u8], String> {
 }
 
 /// Token symbol, decimals and address format, as polkadot.js apps reads them.
-fn properties() -> Properties {
+pub fn properties() -> Properties {
 	let mut properties = Properties::new();
 	properties.insert("tokenSymbol".into(), "DCEN".into());
 	properties.insert("tokenDecimals".into(), 12.into());
@@ -49,22 +46,4 @@ pub fn local_testnet() -> Result<ChainSpec, String> {
 		.with_genesis_config_preset_name(LOCAL_TESTNET_RUNTIME_PRESET)
 		.with_properties(properties())
 		.build())
-}
-
-/// Staging testnet built from the runtime's `testnet` preset; `chain-spec/` holds its
-/// generated plain and raw forms.
-pub fn staging_testnet() -> Result<ChainSpec, String> {
-	Ok(ChainSpec::builder(wasm_binary()?, None)
-		.with_name("DeCenter Staging Testnet")
-		.with_id("decenter_testnet")
-		.with_chain_type(ChainType::Live)
-		.with_protocol_id("decenter-testnet")
-		.with_genesis_config_preset_name(TESTNET_PRESET)
-		.with_properties(properties())
-		.build())
-}
-
-/// The checked-in staging testnet spec: what operators of that network start from.
-pub fn checked_in_testnet() -> Result<ChainSpec, String> {
-	ChainSpec::from_json_bytes(TESTNET_RAW)
 }

@@ -16,6 +16,9 @@ pub enum Subcommand {
 	/// Export the chain specification of a known chain.
 	ExportChainSpec(sc_cli::ExportChainSpecCmd),
 
+	/// Build the chain specification of a testnet from its operators' public keys.
+	TestnetSpec(crate::testnet::TestnetSpecCmd),
+
 	/// Print the genesis block's hash, state root and SCALE-encoded header.
 	ExportGenesisState(crate::command::ExportGenesisStateCmd),
 

@@ -44,14 +44,13 @@ impl SubstrateCli for Cli {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development()?),
 			"" | "local" => Box::new(chain_spec::local_testnet()?),
-			"staging" => Box::new(chain_spec::staging_testnet()?),
-			"testnet" => Box::new(chain_spec::checked_in_testnet()?),
 			path => Box::new(
 				chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path)).map_err(
 					|e| {
 						format!(
-							"`--chain {path}` is neither a known chain (dev, local, staging, \
-							 testnet) nor a readable chain-spec file: {e}"
+							"`--chain {path}` is neither a known chain (dev, local) nor a \
+							 readable chain-spec file (a testnet's comes from `decenter-node \
+							 testnet-spec`): {e}"
 						)
 					},
 				)?,
@@ -63,7 +62,7 @@ impl SubstrateCli for Cli {
 /// `export-genesis-state`: the genesis block of a chain spec, computed without a database.
 #[derive(Debug, clap::Parser)]
 pub struct ExportGenesisStateCmd {
-	/// Chain name (dev, local, staging, testnet) or path to a chain-spec file.
+	/// Chain name (dev, local) or path to a chain-spec file.
 	#[arg(long, default_value = "dev")]
 	pub chain: String,
 }
@@ -115,6 +114,7 @@ pub fn run() -> sc_cli::Result<()> {
 			cmd.run(chain_spec)
 		},
 		Some(Subcommand::ExportGenesisState(cmd)) => cmd.run(&cli),
+		Some(Subcommand::TestnetSpec(cmd)) => cmd.run(),
 		Some(Subcommand::CheckBlock(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {

@@ -1,4 +1,5 @@
-//! The chain specs checked in under `chain-spec/` are what the runtime produces now, and
+//! The chain specs checked in under `chain-spec/` are what the runtime produces now, a
+//! testnet's spec is built from its operators' keys (never the development keys), and
 //! `export-genesis-state` agrees with a running node's genesis block.
 
 use std::path::PathBuf;
@@ -54,10 +55,89 @@ fn local_spec_matches_runtime() {
 	check("local", "local-raw.json", true);
 }
 
+/// A testnet's spec comes from its operators' keys: the example operators file gives exactly
+/// its authorities, sudo, endowment and boot node, the runtime's defaults where the development
+/// presets shorten them, and a raw form whose genesis a node computes.
 #[test]
-fn testnet_spec_matches_runtime() {
-	check("staging", "testnet.json", false);
-	check("staging", "testnet-raw.json", true);
+fn testnet_spec_is_built_from_its_operators_keys() {
+	let example = chain_spec_dir().join("testnet-operators.example.json");
+	let example = example.to_str().expect("UTF-8 path");
+	let operators: Value =
+		serde_json::from_str(&std::fs::read_to_string(example).expect("example file")).unwrap();
+	let spec: Value =
+		serde_json::from_str(&node_output(&["testnet-spec", "--operators", example])).unwrap();
+	assert_eq!(spec["id"], operators["id"]);
+	assert_eq!(spec["chainType"], "Live");
+	assert_eq!(spec["bootNodes"], operators["bootNodes"]);
+	let genesis = &spec["genesis"]["runtimeGenesis"]["patch"];
+	let authorities = operators["authorities"].as_array().expect("authorities");
+	let aura: Vec<Value> = authorities.iter().map(|a| a["aura"].clone()).collect();
+	let grandpa: Vec<Value> =
+		authorities.iter().map(|a| serde_json::json!([a["grandpa"], 1])).collect();
+	assert_eq!(genesis["aura"]["authorities"], Value::Array(aura));
+	assert_eq!(genesis["grandpa"]["authorities"], Value::Array(grandpa));
+	assert_eq!(genesis["sudo"]["key"], operators["sudo"]);
+	let endowed = &operators["endowed"][0];
+	let dcen = endowed["dcen"].as_u64().unwrap() as u128 * 1_000_000_000_000;
+	assert_eq!(genesis["balances"]["balances"][0], serde_json::json!([endowed["account"], dcen]));
+	for parameter in [
+		&genesis["computeStaking"]["unbondingPeriod"],
+		&genesis["trainingOrders"]["confirmWindow"],
+		&genesis["proofOfTrain"]["checkCapacity"],
+	] {
+		assert_eq!(*parameter, Value::Null, "a testnet keeps the runtime's defaults");
+	}
+
+	let raw =
+		std::env::temp_dir().join(format!("decenter-testnet-raw-{}.json", std::process::id()));
+	let raw_path = raw.to_str().expect("UTF-8 path");
+	node_output(&["testnet-spec", "--operators", example, "--raw", "--output", raw_path]);
+	let state: Value =
+		serde_json::from_str(&node_output(&["export-genesis-state", "--chain", raw_path]))
+			.expect("export-genesis-state prints JSON");
+	let _ = std::fs::remove_file(&raw);
+	assert_eq!(state["chain"], operators["id"]);
+}
+
+/// A key of the development keyring, which anyone can sign with, is refused anywhere in a
+/// testnet's operators file, with the reason and how to make a key of one's own.
+#[test]
+fn testnet_spec_refuses_development_keys() {
+	let example = chain_spec_dir().join("testnet-operators.example.json");
+	let operators: Value =
+		serde_json::from_str(&std::fs::read_to_string(example).expect("example file")).unwrap();
+	let alice_sr = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+	let alice_ed = "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu";
+	let mut cases = Vec::new();
+	let mut aura = operators.clone();
+	aura["authorities"][1]["aura"] = alice_sr.into();
+	cases.push((aura, "authority 1's aura key"));
+	let mut grandpa = operators.clone();
+	grandpa["authorities"][0]["grandpa"] = alice_ed.into();
+	cases.push((grandpa, "authority 0's grandpa key"));
+	let mut sudo = operators.clone();
+	sudo["sudo"] = alice_sr.into();
+	cases.push((sudo, "the sudo key"));
+	let mut endowed = operators.clone();
+	endowed["endowed"][0]["account"] = alice_sr.into();
+	cases.push((endowed, "endowed account 0"));
+	for (i, (file, what)) in cases.into_iter().enumerate() {
+		let path = std::env::temp_dir()
+			.join(format!("decenter-operators-{}-{i}.json", std::process::id()));
+		std::fs::write(&path, file.to_string()).unwrap();
+		let output = std::process::Command::new(decenter_e2e::node_binary())
+			.args(["testnet-spec", "--operators", path.to_str().unwrap()])
+			.output()
+			.expect("decenter-node runs");
+		let _ = std::fs::remove_file(&path);
+		let stderr = String::from_utf8_lossy(&output.stderr);
+		assert!(!output.status.success(), "{what}: Alice's key was accepted");
+		assert!(
+			stderr.contains(&format!("{what} is the well-known development key of Alice"))
+				&& stderr.contains("key generate"),
+			"{what}: {stderr}"
+		);
+	}
 }
 
 #[test]
