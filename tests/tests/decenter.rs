@@ -3,8 +3,9 @@
 //! paid, and an account the chain does not list is refused the order's data; a worker killed
 //! mid-training resumes from its checkpoint and the node restarted mid-order does not stop
 //! the order; an outsider who copies a victim's order gets none of its data, a worker drawn
-//! for an order whose data it cannot have declines it without losing bond, and orders nobody
-//! can serve are expired by the node's off-chain worker, with nobody calling `expire_order`.
+//! for an order whose data it cannot have declines it without losing bond, a cancelled order's
+//! training stops at once, and orders nobody can serve are expired by the node's off-chain
+//! worker, with nobody calling `expire_order`.
 
 use std::{
 	path::PathBuf,
@@ -396,6 +397,40 @@ async fn copied_or_unserved_orders_get_no_data_are_declined_free_and_expire_with
 	// The owner's own order is served (to its client here; to its workers when drawn).
 	let train = std::fs::read(net.dir.join("train.csv")).expect("train.csv");
 	assert_eq!(net.download("//Alice", victim, "dataset").expect("Alice's own data"), train);
+
+	// Alice orders a long run and cancels it while Bob trains it: Bob stops training within
+	// a step of seeing the order end, rather than computing for nobody until the run is done.
+	// (2,000,000 steps: minutes of training even in an optimized build.)
+	let long = net.create_order("//Alice", &net.store, data, 2_000_000, 200_000, 1, None, None);
+	let field = format!("order={long}");
+	logged(bob, &["training", &field, "steps=2000000"], Duration::from_secs(120)).await;
+	let cancel =
+		dynamic::tx("TrainingOrders", "cancel_order", vec![dynamic::Value::u128(long.into())]);
+	let alice = Keypair::from_uri(&"//Alice".parse().expect("valid uri")).expect("derivation");
+	client
+		.at_current_block()
+		.await
+		.expect("current block")
+		.tx()
+		.sign_and_submit_then_watch_default(&cancel, &alice)
+		.await
+		.expect("cancel submitted")
+		.wait_for_finalized_success()
+		.await
+		.expect("the order was cancelled");
+	logged(bob, &["stopping its training", &field], Duration::from_secs(30)).await;
+	logged(bob, &["training stopped", &field], Duration::from_secs(30)).await;
+	let progress = net.dir.join(format!("lapsed-worker-Bob/orders/{long}/progress.json"));
+	let step = || -> u64 {
+		let text = std::fs::read(&progress).expect("Bob's progress file");
+		serde_json::from_slice::<serde_json::Value>(&text).expect("progress JSON")["step"]
+			.as_u64()
+			.expect("step")
+	};
+	let stopped_at = step();
+	tokio::time::sleep(Duration::from_secs(3)).await;
+	assert_eq!(step(), stopped_at, "Bob trains on after the order ended");
+	assert!(stopped_at < 2_000_000, "Bob finished the cancelled run");
 
 	// Alice stops serving, then orders: Bob, drawn, cannot reach the data, retries for half
 	// the confirmation window and declines; nobody else is left to draw.

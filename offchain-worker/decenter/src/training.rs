@@ -2,7 +2,10 @@
 //! from their committed bytes, the calibration run behind a declared capacity, and a
 //! training job that checkpoints to disk and resumes from the last checkpoint.
 
-use std::time::Instant;
+use std::{
+	sync::atomic::{AtomicBool, Ordering},
+	time::Instant,
+};
 
 use decenter_engine::{
 	backend::Backend,
@@ -366,6 +369,8 @@ struct DiskObserver<'a> {
 	spec: &'a TrainingSpec,
 	progress: Progress,
 	last_report: Instant,
+	/// Set when the order ended: training stops after the step in progress.
+	stop: &'a AtomicBool,
 }
 
 impl DiskObserver<'_> {
@@ -377,6 +382,10 @@ impl DiskObserver<'_> {
 }
 
 impl Observer for DiskObserver<'_> {
+	fn stop(&self) -> bool {
+		self.stop.load(Ordering::Relaxed)
+	}
+
 	fn on_step(&mut self, step: u32, loss: f32) {
 		self.progress.step = step + 1;
 		self.progress.losses.push(loss);
@@ -417,7 +426,8 @@ impl Observer for DiskObserver<'_> {
 pub struct SkipAfter(pub u32);
 
 /// Trains `spec` to the end, resuming from the last checkpoint on disk if there is one, and
-/// writes the final model. With `cheat`, training stops at the first checkpoint at or after
+/// writes the final model; stops after the step in progress once `stop` is set (its order
+/// ended), keeping the checkpoints taken. With `cheat`, training stops at the first checkpoint at or after
 /// that step and later checkpoints carry the same parameters (a worker that skipped work).
 pub fn run(
 	device: Device,
@@ -427,6 +437,7 @@ pub fn run(
 	initial: Checkpoint,
 	metrics: &Metrics,
 	cheat: Option<SkipAfter>,
+	stop: &AtomicBool,
 ) -> Result<(Checkpoint, Trace), String> {
 	let (start, trace) = match SavedTrace::load(dir) {
 		Some(saved) if !saved.checkpoints.is_empty() => {
@@ -462,6 +473,7 @@ pub fn run(
 			steps_per_second: 0.0,
 		},
 		last_report: Instant::now(),
+		stop,
 	};
 	let honest_until = match cheat {
 		Some(SkipAfter(step)) => {

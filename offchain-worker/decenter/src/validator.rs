@@ -9,6 +9,7 @@
 use std::{
 	collections::HashMap,
 	path::{Path, PathBuf},
+	sync::{Arc, Mutex, PoisonError},
 };
 
 use decenter_engine::{model::Checkpoint, train::Dataset};
@@ -22,7 +23,7 @@ use decenter_primitives::{
 
 use crate::{
 	chain::{Chain, Phase, Round, TaskStatus},
-	daemon::Role,
+	daemon::{logged, Role},
 	fetch::{trained_work_bytes, Fetcher},
 	metrics::Metrics,
 	training::{self, Device},
@@ -42,12 +43,22 @@ pub struct ValidatorConfig {
 	pub capacity: Option<u32>,
 }
 
+/// The validator daemon: each round it checks is stepped in a task of its own, so that a long
+/// re-execution for one order never holds up another's report windows.
 pub struct Validator {
-	config: ValidatorConfig,
+	rounds: Rounds,
+	/// Each round's step in progress: one at a time per order, orders side by side.
+	steps: HashMap<u64, tokio::task::JoinHandle<()>>,
+}
+
+/// What every round's task shares.
+#[derive(Clone)]
+struct Rounds {
+	config: Arc<ValidatorConfig>,
 	fetcher: Fetcher,
 	metrics: Metrics,
 	/// Orders whose referee report waits for a withheld checkpoint, and since which block.
-	waiting: HashMap<u64, u64>,
+	waiting: Arc<Mutex<HashMap<u64, u64>>>,
 }
 
 /// Whether this account checks as a validator or as a referee.
@@ -59,9 +70,13 @@ enum Part {
 
 impl Validator {
 	pub fn new(config: ValidatorConfig, fetcher: Fetcher, metrics: Metrics) -> Self {
-		Validator { config, fetcher, metrics, waiting: HashMap::new() }
+		let rounds =
+			Rounds { config: Arc::new(config), fetcher, metrics, waiting: Default::default() };
+		Validator { rounds, steps: HashMap::new() }
 	}
+}
 
+impl Rounds {
 	/// A dataset of order `id`, fetched once, verified against its commitment.
 	async fn dataset(
 		&self,
@@ -92,7 +107,7 @@ impl Validator {
 		Ok(bytes)
 	}
 
-	async fn step_round(&mut self, chain: &Chain, id: u64) -> Result<(), String> {
+	async fn step_round(&self, chain: &Chain, id: u64) -> Result<(), String> {
 		let Some(round) = chain.round(id).await.map_err(|e| e.to_string())? else { return Ok(()) };
 		let me = chain.account();
 		let part = if round.validators.0.iter().any(|v| v.account == me && v.fault.is_none()) {
@@ -124,18 +139,21 @@ impl Validator {
 	/// left when it first waited has passed. Then it re-executes from what was posted, or
 	/// claims `Unavailable` (no vote) for what never was.
 	async fn awaits_posted_checkpoint(
-		&mut self,
+		&self,
 		chain: &Chain,
 		id: u64,
 		until: u64,
 	) -> Result<bool, String> {
 		let tasks = chain.tasks_of(id, &chain.account()).await.map_err(|e| e.to_string())?;
+		let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
 		if !tasks.iter().any(|(_, task)| matches!(task.status, TaskStatus::Withheld)) {
-			self.waiting.remove(&id);
+			waiting.remove(&id);
 			return Ok(false);
 		}
+		drop(waiting);
 		let now = chain.finalized_number().await.map_err(|e| e.to_string())?;
-		let since = *self.waiting.entry(id).or_insert(now);
+		let since =
+			*self.waiting.lock().unwrap_or_else(PoisonError::into_inner).entry(id).or_insert(now);
 		let wait = now < since + until.saturating_sub(since) / 2;
 		if wait {
 			tracing::info!(order = id, "waiting for a worker to post a withheld checkpoint");
@@ -365,22 +383,39 @@ impl Validator {
 
 impl Role for Validator {
 	async fn setup(&mut self, chain: &Chain) -> Result<(), String> {
+		let config = &self.rounds.config;
 		register(
 			chain,
 			crate::chain::RoleKind::Validator,
-			&self.config.public_url,
-			self.config.device,
-			self.config.capacity,
+			&config.public_url,
+			config.device,
+			config.capacity,
 		)
 		.await
 	}
 
+	/// Starts a task for every round that has none running and drops (aborts) the tasks of
+	/// rounds that ended, so that a check of an order that expired or settled stops at its
+	/// next fetch or segment. Each task logs its own errors; a node that fails shows in
+	/// reading the rounds.
 	async fn tick(&mut self, chain: &Chain) -> Result<(), String> {
-		let mut first_error = Ok(());
-		for id in chain.rounds().await.map_err(|e| e.to_string())? {
-			first_error =
-				first_error.and(crate::daemon::logged(id, self.step_round(chain, id).await));
+		let rounds = chain.rounds().await.map_err(|e| e.to_string())?;
+		self.steps.retain(|id, task| {
+			if !rounds.contains(id) {
+				task.abort();
+			}
+			rounds.contains(id) && !task.is_finished()
+		});
+		for id in rounds {
+			if self.steps.contains_key(&id) {
+				continue;
+			}
+			let (checker, chain) = (self.rounds.clone(), chain.clone());
+			let task = tokio::spawn(async move {
+				let _ = logged(id, checker.step_round(&chain, id).await);
+			});
+			self.steps.insert(id, task);
 		}
-		first_error
+		Ok(())
 	}
 }

@@ -3,7 +3,14 @@
 //! report its own probe steps, post a checkpoint a validator says it could not fetch, and
 //! serve checkpoints, model and progress to the order's client and validators.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::{
+	collections::HashMap,
+	path::PathBuf,
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc, Mutex, MutexGuard, PoisonError,
+	},
+};
 
 use codec::{Decode, Encode};
 use decenter_primitives::{
@@ -18,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::{
 	chain::{AccountId, Chain, Order, OrderStatus, Phase},
-	daemon::Role,
+	daemon::{logged, Role},
 	fetch::{FetchError, Fetcher},
 	metrics::Metrics,
 	runtime::{api, api::runtime_types::bounded_collections::bounded_vec::BoundedVec, convert},
@@ -128,17 +135,71 @@ pub async fn commit_or_reveal_report(
 	Ok(())
 }
 
+/// A training run in progress, and the flag that stops it when its order ends.
+struct TrainingJob {
+	handle: JoinHandle<Result<(), String>>,
+	stop: Arc<AtomicBool>,
+}
+
+/// The worker daemon: each order it is assigned is stepped in a task of its own, so that a
+/// slow fetch, a long training or a re-execution of one order never holds up another's
+/// deadlines.
 pub struct Worker {
-	config: WorkerConfig,
+	orders: Orders,
+	/// Each order's step in progress: one at a time per order, orders side by side.
+	steps: HashMap<u64, JoinHandle<()>>,
+}
+
+/// What every order's task shares.
+#[derive(Clone)]
+struct Orders {
+	config: Arc<WorkerConfig>,
 	fetcher: Fetcher,
 	metrics: Metrics,
 	/// Training runs in progress, by order.
-	jobs: HashMap<u64, JoinHandle<Result<(), String>>>,
+	jobs: Arc<Mutex<HashMap<u64, TrainingJob>>>,
 }
 
 impl Worker {
 	pub fn new(config: WorkerConfig, fetcher: Fetcher, metrics: Metrics) -> Self {
-		Worker { config, fetcher, metrics, jobs: HashMap::new() }
+		let orders =
+			Orders { config: Arc::new(config), fetcher, metrics, jobs: Default::default() };
+		Worker { orders, steps: HashMap::new() }
+	}
+}
+
+/// A lock that a panicked holder did not poison: the maps it guards stay consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+	mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Orders {
+	/// Stops the training of every order that is no longer this worker's to train
+	/// (cancelled, expired, or moved on to proving without it). A failed read stops nothing.
+	async fn stop_ended(&self, chain: &Chain, assigned: &[u64]) {
+		let running: Vec<u64> = lock(&self.jobs).keys().copied().collect();
+		for id in running {
+			let ended = !assigned.contains(&id)
+				|| match chain.order(id).await {
+					Ok(order) => order.is_none_or(|o| !matches!(o.status, OrderStatus::Training)),
+					Err(_) => false,
+				};
+			if !ended {
+				continue;
+			}
+			let mut jobs = lock(&self.jobs);
+			match jobs.get(&id) {
+				// Nobody steps an order that is not assigned any more: forget its run.
+				Some(job) if job.handle.is_finished() && !assigned.contains(&id) => {
+					jobs.remove(&id);
+					tracing::info!(order = id, "training stopped");
+				},
+				Some(job) if !job.stop.swap(true, Ordering::Relaxed) => {
+					tracing::info!(order = id, "the order ended: stopping its training");
+				},
+				_ => {},
+			}
+		}
 	}
 
 	/// Fetches (once) and verifies the training data and initial weights of order `id`.
@@ -227,9 +288,11 @@ impl Worker {
 	}
 
 	/// Starts (or resumes) training order `id` in the background.
-	fn start_training(&mut self, dir: OrderDir, id: u64, spec: &OrderSpec, training: TrainingSpec) {
+	fn start_training(&self, dir: OrderDir, id: u64, spec: &OrderSpec, training: TrainingSpec) {
 		let (device, metrics, cheat) =
 			(self.config.device, self.metrics.clone(), self.config.cheat);
+		let stop = Arc::new(AtomicBool::new(false));
+		let stopped = stop.clone();
 		let commitment = spec.dataset.clone();
 		self.metrics.job("started");
 		tracing::info!(order = id, steps = training.steps, ?device, "training");
@@ -238,35 +301,43 @@ impl Worker {
 			let data = training::dataset("dataset", &commitment, &bytes)?;
 			let weights = std::fs::read(dir.weights()).ok();
 			let initial = training::initial_checkpoint(&training, weights.as_deref())?;
-			training::run(device, &dir, &training, &data, initial, &metrics, cheat).map(|_| ())
+			training::run(device, &dir, &training, &data, initial, &metrics, cheat, &stopped)
+				.map(|_| ())
 		});
-		self.jobs.insert(id, job);
+		lock(&self.jobs).insert(id, TrainingJob { handle: job, stop });
 	}
 
 	/// Whether training of `id` is finished on disk; starts or resumes it otherwise.
 	async fn trained(
-		&mut self,
+		&self,
 		dir: &OrderDir,
 		id: u64,
 		spec: &OrderSpec,
 		training: TrainingSpec,
 	) -> Result<bool, String> {
-		if let Some(job) = self.jobs.get(&id) {
-			if !job.is_finished() {
-				return Ok(false);
+		let finished = {
+			let mut jobs = lock(&self.jobs);
+			match jobs.get(&id) {
+				Some(job) if !job.handle.is_finished() => return Ok(false),
+				Some(_) => jobs.remove(&id),
+				None => None,
 			}
-			if let Some(job) = self.jobs.remove(&id) {
-				match job.await {
-					Ok(Ok(())) => {
-						self.metrics.job("finished");
-						tracing::info!(order = id, "training finished");
-					},
-					Ok(Err(e)) => {
-						self.metrics.job("failed");
-						return Err(format!("order {id}: training failed: {e}"));
-					},
-					Err(e) => return Err(format!("order {id}: the training task died: {e}")),
-				}
+		};
+		if let Some(job) = finished {
+			match job.handle.await {
+				Ok(Ok(())) => {
+					self.metrics.job("finished");
+					tracing::info!(order = id, "training finished");
+				},
+				Ok(Err(_)) if job.stop.load(Ordering::Relaxed) => {
+					self.metrics.job("stopped");
+					return Err(format!("order {id}: training stopped, the order ended"));
+				},
+				Ok(Err(e)) => {
+					self.metrics.job("failed");
+					return Err(format!("order {id}: training failed: {e}"));
+				},
+				Err(e) => return Err(format!("order {id}: the training task died: {e}")),
 			}
 		}
 		if SavedTrace::load(dir).is_some_and(|t| t.done) {
@@ -288,7 +359,7 @@ impl Worker {
 		Ok((trace.commitment(&last), trace.checkpoints))
 	}
 
-	async fn step_order(&mut self, chain: &Chain, id: u64) -> Result<(), String> {
+	async fn step_order(&self, chain: &Chain, id: u64) -> Result<(), String> {
 		let me = chain.account();
 		let Some(order) = chain.order(id).await.map_err(|e| e.to_string())? else { return Ok(()) };
 		let Some(slot) = order.workers.0.iter().position(|w| w.account == me) else {
@@ -339,7 +410,7 @@ impl Worker {
 
 	/// The proof-of-train game from the worker's side.
 	async fn prove(
-		&mut self,
+		&self,
 		chain: &Chain,
 		order: &Order,
 		dir: &OrderDir,
@@ -463,24 +534,41 @@ fn own_report(
 
 impl Role for Worker {
 	async fn setup(&mut self, chain: &Chain) -> Result<(), String> {
+		let config = &self.orders.config;
 		register(
 			chain,
 			crate::chain::RoleKind::Worker,
-			&self.config.public_url,
-			self.config.device,
-			self.config.capacity,
+			&config.public_url,
+			config.device,
+			config.capacity,
 		)
 		.await
 	}
 
+	/// Starts a task for every assigned order that has none running, stops the training of
+	/// orders that ended and drops the tasks of orders no longer assigned. Each task logs its
+	/// own errors; a node that fails shows in reading the assignments.
 	async fn tick(&mut self, chain: &Chain) -> Result<(), String> {
 		let me: AccountId = chain.account();
-		let mut first_error = Ok(());
-		for id in chain.assignments_of(&me).await.map_err(|e| e.to_string())? {
-			first_error =
-				first_error.and(crate::daemon::logged(id, self.step_order(chain, id).await));
+		let assigned = chain.assignments_of(&me).await.map_err(|e| e.to_string())?;
+		self.orders.stop_ended(chain, &assigned).await;
+		self.steps.retain(|id, task| {
+			if !assigned.contains(id) {
+				task.abort();
+			}
+			assigned.contains(id) && !task.is_finished()
+		});
+		for id in assigned {
+			if self.steps.contains_key(&id) {
+				continue;
+			}
+			let (orders, chain) = (self.orders.clone(), chain.clone());
+			let task = tokio::spawn(async move {
+				let _ = logged(id, orders.step_order(&chain, id).await);
+			});
+			self.steps.insert(id, task);
 		}
-		first_error
+		Ok(())
 	}
 }
 

@@ -42,6 +42,11 @@ impl Trace {
 pub trait Observer {
 	/// After every step, with its 0-based index and loss.
 	fn on_step(&mut self, _step: u32, _loss: f32) {}
+	/// Asked after every step: `true` stops training there ([`TrainError::Stopped`]), with the
+	/// checkpoints taken so far kept, so that it can resume from the last one.
+	fn stop(&self) -> bool {
+		false
+	}
 	/// After checkpoint `index` is taken (0 is the initial state), before training goes on;
 	/// an error stops training (a worker that cannot store a checkpoint must not go on).
 	fn on_checkpoint(
@@ -90,6 +95,9 @@ pub fn train<B: Backend>(
 			let loss = trainer.train_step()?;
 			trace.losses.push(loss);
 			observer.on_step(step, loss);
+			if observer.stop() {
+				return Err(TrainError::Stopped { step: step.saturating_add(1) });
+			}
 		}
 		last = trainer.checkpoint()?;
 		trace.checkpoints.push(last.hash());

@@ -42,6 +42,8 @@ pub enum TrainError {
 	CheckpointMismatch(&'static str),
 	/// The backend failed.
 	Device(DeviceError),
+	/// The observer asked training to stop (its order ended) after this many steps.
+	Stopped { step: u32 },
 }
 
 impl From<DeviceError> for TrainError {
@@ -69,6 +71,7 @@ impl core::fmt::Display for TrainError {
 				write!(f, "the checkpoint does not fit the spec: {what}")
 			},
 			TrainError::Device(e) => write!(f, "backend error: {e}"),
+			TrainError::Stopped { step } => write!(f, "training was stopped after step {step}"),
 		}
 	}
 }

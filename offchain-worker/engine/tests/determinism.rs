@@ -169,6 +169,52 @@ fn resuming_from_a_checkpoint_gives_the_same_result() {
 	assert_eq!(last, full_last);
 }
 
+/// Stops training after `after` steps, keeping the checkpoints taken until then.
+struct StopAfter {
+	after: u32,
+	steps: u32,
+	kept: Keep,
+}
+impl Observer for StopAfter {
+	fn on_step(&mut self, _step: u32, _loss: f32) {
+		self.steps += 1;
+	}
+	fn stop(&self) -> bool {
+		self.steps >= self.after
+	}
+	fn on_checkpoint(
+		&mut self,
+		index: u32,
+		checkpoint: &Checkpoint,
+		trace: &Trace,
+	) -> Result<(), decenter_engine::train::TrainError> {
+		self.kept.on_checkpoint(index, checkpoint, trace)
+	}
+}
+
+#[test]
+fn a_stopped_run_ends_at_once_and_resumes_to_the_same_result() {
+	let data = digits();
+	let spec = digits_spec(120, adam());
+	let start = Checkpoint::seeded(&spec);
+	let (full_last, full_trace) =
+		train(Cpu::new(1).unwrap(), &spec, &data, &start, Trace::default(), &mut Quiet).unwrap();
+	// An order ending at step 70 stops its training there: checkpoints 0 and 1 (step 50) kept.
+	let mut stopper = StopAfter { after: 70, steps: 0, kept: Keep::default() };
+	let err = train(Cpu::new(1).unwrap(), &spec, &data, &start, Trace::default(), &mut stopper)
+		.unwrap_err();
+	assert!(matches!(err, decenter_engine::train::TrainError::Stopped { step: 70 }), "{err:?}");
+	assert_eq!(stopper.steps, 70);
+	assert_eq!(stopper.kept.0.len(), 2);
+	let resume = Trace {
+		checkpoints: full_trace.checkpoints[..2].to_vec(),
+		losses: full_trace.losses[..50].to_vec(),
+	};
+	let (last, trace) =
+		train(Cpu::new(1).unwrap(), &spec, &data, &stopper.kept.0[1], resume, &mut Quiet).unwrap();
+	assert_eq!((last, trace), (full_last, full_trace));
+}
+
 #[test]
 fn mse_regression_is_deterministic_and_learns() {
 	// Targets: a fixed linear function of the digits features, learned by MSE.
