@@ -395,6 +395,21 @@ impl TrainingSpec {
 		)
 	}
 
+	/// Most bytes one training step of this spec holds: parameters, gradients and up to two
+	/// optimizer moments (f32 each), and for a batch every layer boundary's values and
+	/// pre-activations plus two gradient buffers as wide as the widest layer (f32 each): what
+	/// a worker checks against its free memory before it takes an order. Saturates.
+	pub fn step_memory_bytes(&self) -> u64 {
+		let parameters = self.model.parameter_count().unwrap_or(u64::MAX);
+		let widths = self.model.widths();
+		let boundaries = widths.iter().fold(0u64, |sum, w| sum.saturating_add(u64::from(*w)));
+		let widest = widths.iter().copied().max().map_or(0, u64::from);
+		let per_record = boundaries.saturating_mul(2).saturating_add(widest.saturating_mul(2));
+		parameters
+			.saturating_mul(16)
+			.saturating_add(u64::from(self.batch_size).saturating_mul(per_record).saturating_mul(4))
+	}
+
 	/// Most bytes of a checkpoint or model of this spec as the off-chain program serves it:
 	/// the parameters and up to two optimizer moments as f32, and 1 MiB for the safetensors
 	/// header. Saturates.
@@ -414,6 +429,37 @@ pub fn blocks_for(amount: u128, per_second: u128, block_ms: u64) -> u128 {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_steps_memory_counts_state_and_a_batchs_activations() {
+		let spec = TrainingSpec {
+			model: ModelSpec {
+				inputs: 64,
+				hidden: BoundedVec::truncate_from(vec![128]),
+				outputs: 10,
+				activation: Activation::Relu,
+				loss: Loss::SoftmaxCrossEntropy,
+			},
+			optimizer: Optimizer::Sgd,
+			learning_rate: Fixed9(1),
+			schedule: Schedule::Constant,
+			batch_size: 32,
+			steps: 100,
+			seed: 1,
+			checkpoint_interval: 10,
+			initialization: Initialization::Seeded,
+		};
+		// 9,610 parameters × 16 bytes, and 32 records × (2 × (64 + 128 + 10) + 2 × 128) × 4.
+		assert_eq!(spec.step_memory_bytes(), 9_610 * 16 + 32 * (2 * 202 + 2 * 128) * 4);
+		let huge = TrainingSpec {
+			model: ModelSpec {
+				hidden: BoundedVec::truncate_from(vec![u32::MAX; 3]),
+				..spec.model.clone()
+			},
+			..spec.clone()
+		};
+		assert_eq!(huge.step_memory_bytes(), u64::MAX);
+	}
 
 	#[test]
 	fn training_flops_follow_the_cost_model() {

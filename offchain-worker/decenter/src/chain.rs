@@ -32,6 +32,11 @@ pub const AWAITING_FINALITY: &str = "already included, awaiting finality";
 
 /// How long an included action is not repeated while finality catches up.
 const RECENT_ACTION: Duration = Duration::from_secs(30);
+
+/// How long a submitted transaction may take to reach a block (20 blocks of 3 s), and to be
+/// finalized, before it is given up on and the account's nonce is read again.
+const IN_BLOCK_TIMEOUT: Duration = Duration::from_secs(60);
+const FINALIZED_TIMEOUT: Duration = Duration::from_secs(300);
 pub type AccountId = AccountId32;
 pub type Order = api::runtime_types::pallet_training_orders::types::Order<AccountId, u128, u32>;
 pub type OrderStatus = api::runtime_types::pallet_training_orders::types::OrderStatus;
@@ -206,7 +211,21 @@ impl Chain {
 				},
 			}
 		};
-		let in_block = wait_in_block(finalized, progress).await?;
+		let timeout = if finalized { FINALIZED_TIMEOUT } else { IN_BLOCK_TIMEOUT };
+		let in_block = match tokio::time::timeout(timeout, wait_in_block(finalized, progress)).await
+		{
+			Ok(Ok(block)) => block,
+			outcome => {
+				// A transaction that was dropped, found invalid or never included leaves the
+				// cached next nonce ahead of the account's: later ones would wait behind a gap
+				// for ever. Read it from the node again.
+				*self.nonce.lock().await = None;
+				return Err(match outcome {
+					Ok(Err(e)) => e,
+					_ => format!("not in a block within {} s; giving up on it", timeout.as_secs()),
+				});
+			},
+		};
 		in_block.wait_for_success().await.map_err(|e| e.to_string())
 	}
 

@@ -244,7 +244,13 @@ impl Orders {
 		dir: &OrderDir,
 		id: u64,
 		spec: &OrderSpec,
+		training: &TrainingSpec,
 	) -> Result<(), String> {
+		if let Some(available) = available_memory() {
+			if let Err(why) = fits_in_memory(spec.dataset.artifact.size, training, available) {
+				return self.decline(chain, dir, id, &why).await;
+			}
+		}
 		let window = chain.confirm_window(order).await.map_err(|e| e.to_string())?;
 		let assigned = order.assigned_at.unwrap_or_default();
 		// The chain's confirmation deadline, which never passes the training deadline.
@@ -275,7 +281,19 @@ impl Orders {
 				return Err(format!("cannot fetch the inputs yet, retrying: {error}"));
 			}
 		}
-		tracing::warn!(order = id, %error, "declining the assignment: its inputs cannot be had");
+		self.decline(chain, dir, id, &format!("its inputs cannot be had: {error}")).await
+	}
+
+	/// Gives assignment `id` back (no penalty, docs/orders.md) for the reason `why`, and
+	/// deletes what was fetched for it.
+	async fn decline(
+		&self,
+		chain: &Chain,
+		dir: &OrderDir,
+		id: u64,
+		why: &str,
+	) -> Result<(), String> {
+		tracing::warn!(order = id, "declining the assignment: {why}");
 		self.metrics.job("declined");
 		// Nothing of an order given back is kept.
 		let _ = std::fs::remove_dir_all(dir.path());
@@ -370,7 +388,7 @@ impl Orders {
 		let dir = OrderDir::new(&self.config.data_dir, id);
 		match order.status {
 			OrderStatus::Assigned if !order.workers.0[slot].confirmed => {
-				self.confirm_or_decline(chain, &order, &dir, id, &spec).await?;
+				self.confirm_or_decline(chain, &order, &dir, id, &spec, &training).await?;
 			},
 			OrderStatus::Training | OrderStatus::Proving | OrderStatus::Validating => {
 				self.fetch_inputs(&dir, id, &spec).await?;
@@ -491,6 +509,34 @@ impl Orders {
 		}
 		Ok(())
 	}
+}
+
+/// Memory this machine has for new work (`MemAvailable`), or `None` where it cannot be read.
+fn available_memory() -> Option<u64> {
+	let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+	let line = info.lines().find(|line| line.starts_with("MemAvailable:"))?;
+	let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+	kib.checked_mul(1024)
+}
+
+/// Whether training `training` on a dataset of `dataset_bytes` fits in `available` bytes: one
+/// step (`TrainingSpec::step_memory_bytes`) and the dataset held three times over (its bytes,
+/// and its records as f32, up to twice the size of their text). An order that does not fit is
+/// declined before it is taken, rather than confirmed and failed.
+fn fits_in_memory(
+	dataset_bytes: u64,
+	training: &TrainingSpec,
+	available: u64,
+) -> Result<(), String> {
+	let need = training.step_memory_bytes().saturating_add(dataset_bytes.saturating_mul(3));
+	if need <= available {
+		return Ok(());
+	}
+	Err(format!(
+		"training it needs about {} MiB of memory and this machine has {} MiB available",
+		need.div_ceil(1 << 20),
+		available >> 20
+	))
 }
 
 /// The worker's own report: for each of its sampled segments, its published end hash and the
@@ -642,5 +688,48 @@ async fn until_finalized(chain: &Chain, block: u64) {
 			return;
 		}
 		tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use decenter_primitives::spec::{Activation, Fixed9, Loss, ModelSpec, Optimizer, Schedule};
+
+	fn spec(width: u32) -> TrainingSpec {
+		TrainingSpec {
+			model: ModelSpec {
+				inputs: 64,
+				hidden: vec![width, width].try_into().expect("two layers"),
+				outputs: 10,
+				activation: Activation::Relu,
+				loss: Loss::SoftmaxCrossEntropy,
+			},
+			optimizer: Optimizer::Sgd,
+			learning_rate: Fixed9(1),
+			schedule: Schedule::Constant,
+			batch_size: 1_024,
+			steps: 10,
+			seed: 1,
+			checkpoint_interval: 10,
+			initialization: Initialization::Seeded,
+		}
+	}
+
+	/// A spec that would not fit is refused with what it needs and what the machine has; one
+	/// that fits is taken.
+	#[test]
+	fn an_order_too_big_for_this_machines_memory_is_refused_before_it_is_taken() {
+		let gib = 1u64 << 30;
+		assert_eq!(fits_in_memory(200_000, &spec(128), gib), Ok(()));
+		// 16,384-wide layers: 269M parameters × 16 bytes, over 4 GiB.
+		let refused = fits_in_memory(200_000, &spec(16_384), 4 * gib).unwrap_err();
+		assert!(
+			refused.contains("MiB of memory") && refused.contains("4096 MiB available"),
+			"{refused}"
+		);
+		// The dataset counts too: 2 GiB of text is too much for 4 GiB.
+		assert!(fits_in_memory(2 * gib, &spec(128), 4 * gib).is_err());
+		assert!(available_memory().is_some_and(|bytes| bytes > 0), "/proc/meminfo is readable");
 	}
 }
