@@ -17,6 +17,7 @@ mod grant;
 mod keys;
 mod limits;
 mod metrics;
+mod retention;
 mod runtime;
 mod server;
 mod store;

@@ -26,6 +26,7 @@ use crate::{
 	daemon::{logged, Role},
 	fetch::{trained_work_bytes, Fetcher},
 	metrics::Metrics,
+	retention::{self, Sweeper},
 	training::{self, Device},
 	workdir::{write_atomic, OrderDir},
 	worker::{commit_or_reveal_report, register},
@@ -49,6 +50,8 @@ pub struct Validator {
 	rounds: Rounds,
 	/// Each round's step in progress: one at a time per order, orders side by side.
 	steps: HashMap<u64, tokio::task::JoinHandle<()>>,
+	/// Removes the files of rounds that are over (`retention`).
+	sweeper: Sweeper,
 }
 
 /// What every round's task shares.
@@ -72,7 +75,7 @@ impl Validator {
 	pub fn new(config: ValidatorConfig, fetcher: Fetcher, metrics: Metrics) -> Self {
 		let rounds =
 			Rounds { config: Arc::new(config), fetcher, metrics, waiting: Default::default() };
-		Validator { rounds, steps: HashMap::new() }
+		Validator { rounds, steps: HashMap::new(), sweeper: Sweeper::default() }
 	}
 }
 
@@ -416,6 +419,7 @@ impl Role for Validator {
 			});
 			self.steps.insert(id, task);
 		}
+		self.sweeper.sweep(chain, &self.rounds.config.data_dir, retention::Role::Validator).await;
 		Ok(())
 	}
 }

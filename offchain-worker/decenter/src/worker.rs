@@ -28,6 +28,7 @@ use crate::{
 	daemon::{logged, Role},
 	fetch::{FetchError, Fetcher},
 	metrics::Metrics,
+	retention::{self, Sweeper},
 	runtime::{api, api::runtime_types::bounded_collections::bounded_vec::BoundedVec, convert},
 	training::{self, Device, SavedTrace, SkipAfter},
 	workdir::{write_atomic, OrderDir},
@@ -148,6 +149,8 @@ pub struct Worker {
 	orders: Orders,
 	/// Each order's step in progress: one at a time per order, orders side by side.
 	steps: HashMap<u64, JoinHandle<()>>,
+	/// Removes the files of orders that are over (`retention`).
+	sweeper: Sweeper,
 }
 
 /// What every order's task shares.
@@ -164,7 +167,7 @@ impl Worker {
 	pub fn new(config: WorkerConfig, fetcher: Fetcher, metrics: Metrics) -> Self {
 		let orders =
 			Orders { config: Arc::new(config), fetcher, metrics, jobs: Default::default() };
-		Worker { orders, steps: HashMap::new() }
+		Worker { orders, steps: HashMap::new(), sweeper: Sweeper::default() }
 	}
 }
 
@@ -614,6 +617,7 @@ impl Role for Worker {
 			});
 			self.steps.insert(id, task);
 		}
+		self.sweeper.sweep(chain, &self.orders.config.data_dir, retention::Role::Worker).await;
 		Ok(())
 	}
 }
