@@ -1,7 +1,7 @@
 //! The authenticated HTTPS client for other participants' artifact servers: TLS pinned to
 //! the certificate the chain names (see [`crate::tls`]), requests signed by the daemon's key.
 
-use std::{sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use codec::Decode;
@@ -187,18 +187,71 @@ impl Fetcher {
 	}
 
 	/// Fetches the committed artifact of order `order` chunk by chunk from where it is located,
-	/// verifying every chunk against its root.
+	/// verifying every chunk against its root, into memory.
 	pub async fn artifact(
 		&self,
 		order: u64,
 		commitment: &ArtifactCommitment,
 	) -> Result<Vec<u8>, FetchError> {
 		let location = String::from_utf8_lossy(&commitment.location).to_string();
+		let mut verifier = ChunkVerifier::new(location, commitment.root, commitment.size);
+		let mut bytes = Vec::new();
+		self.chunks(order, commitment, &mut verifier, &mut bytes).await?;
+		verifier.finish().map_err(|e| FetchError::Corrupt(e.to_string()))?;
+		Ok(bytes)
+	}
+
+	/// Fetches the committed artifact of order `order` into the file `path`, verifying every
+	/// chunk against its root. Verified chunks are appended to `path` with the extension
+	/// `fetching` as they arrive, so that a fetch cut off (an error, or the program stopped)
+	/// resumes after the last whole chunk there; the file becomes `path` once complete.
+	/// Returns how many chunks it fetched (fewer than the artifact has when it resumed).
+	pub async fn artifact_to_file(
+		&self,
+		order: u64,
+		commitment: &ArtifactCommitment,
+		path: &Path,
+	) -> Result<u32, FetchError> {
+		let local = |e: std::io::Error| FetchError::Unavailable(format!("{}: {e}", path.display()));
+		let partial = path.with_extension("fetching");
+		let have = std::fs::metadata(&partial).map_or(0, |meta| meta.len());
+		// Only whole chunks count: a chunk cut off mid-write is fetched again.
+		let whole = u32::try_from(have / CHUNK_SIZE as u64).unwrap_or(u32::MAX);
+		let location = String::from_utf8_lossy(&commitment.location).to_string();
+		let mut verifier = ChunkVerifier::resume(location, commitment.root, commitment.size, whole);
+		let kept = u64::from(verifier.next_index()).saturating_mul(CHUNK_SIZE as u64);
+		let mut file =
+			std::fs::OpenOptions::new().create(true).append(true).open(&partial).map_err(local)?;
+		file.set_len(kept.min(commitment.size)).map_err(local)?;
+		let from = verifier.next_index();
+		if from > 0 {
+			tracing::info!(order, chunk = from, "resuming a cut-off fetch");
+		}
+		self.chunks(order, commitment, &mut verifier, &mut file).await?;
+		verifier.finish().map_err(|e| FetchError::Corrupt(e.to_string()))?;
+		file.sync_all().map_err(local)?;
+		drop(file);
+		std::fs::rename(&partial, path).map_err(local)?;
+		Ok(verifier_chunks(commitment).saturating_sub(from))
+	}
+
+	/// Fetches the chunks `verifier` expects next, from its next one to the last, over one TLS
+	/// session, verifying each and writing it to `sink`.
+	async fn chunks(
+		&self,
+		order: u64,
+		commitment: &ArtifactCommitment,
+		verifier: &mut ChunkVerifier,
+		sink: &mut impl std::io::Write,
+	) -> Result<(), FetchError> {
+		let (from, to) = (verifier.next_index(), verifier.chunks());
+		if from >= to {
+			return Ok(());
+		}
+		let location = String::from_utf8_lossy(&commitment.location).to_string();
 		let root = hex::encode(commitment.root);
-		let mut verifier = ChunkVerifier::new(location.clone(), commitment.root, commitment.size);
-		// One TLS session for every chunk.
 		let mut connection = Self::connect(&location).await?;
-		for index in 0..verifier.chunks() {
+		for index in from..to {
 			let path = format!("/artifacts/{root}/{index}?order={order}");
 			let body = self.get_on(&mut connection, &path, CHUNK_ANSWER_BYTES).await?;
 			let (bytes, proof) = <(Vec<u8>, MerkleProof)>::decode(&mut &body[..]).map_err(|e| {
@@ -207,9 +260,16 @@ impl Fetcher {
 				))
 			})?;
 			verifier.push(&bytes, &proof).map_err(|e| FetchError::Corrupt(e.to_string()))?;
+			sink.write_all(&bytes)
+				.map_err(|e| FetchError::Unavailable(format!("cannot keep chunk {index}: {e}")))?;
 		}
-		verifier.finish().map_err(|e| FetchError::Corrupt(e.to_string()))
+		Ok(())
 	}
+}
+
+/// Chunks of the artifact `commitment` names.
+fn verifier_chunks(commitment: &ArtifactCommitment) -> u32 {
+	u32::try_from(commitment.size.div_ceil(CHUNK_SIZE as u64)).unwrap_or(u32::MAX)
 }
 
 /// One pinned TLS connection to an artifact server.

@@ -247,12 +247,13 @@ async fn route(
 				);
 				return refusal;
 			}
-			let Some(artifact) = state.store.as_ref().and_then(|store| store.get(&root)) else {
+			let Some(store) = state.store.clone() else {
 				return reply(StatusCode::NOT_FOUND, "no such artifact here");
 			};
-			match artifact.chunk(chunk) {
-				Some((bytes, proof)) => reply(StatusCode::OK, (bytes, proof).encode()),
-				None => reply(StatusCode::NOT_FOUND, "no such chunk"),
+			// Indexing a large file and reading a chunk block: off the async threads.
+			match tokio::task::spawn_blocking(move || store.chunk(&root, chunk)).await {
+				Ok(Some((bytes, proof))) => reply(StatusCode::OK, (bytes, proof).encode()),
+				_ => reply(StatusCode::NOT_FOUND, "no such artifact or chunk here"),
 			}
 		},
 		["orders", id, rest @ ..] => {
@@ -432,6 +433,28 @@ mod tests {
 		);
 		let metrics = Fetcher::raw_get(&base, "/metrics", &[], LIMIT).await.unwrap().2;
 		assert!(String::from_utf8_lossy(&metrics).contains("decenter_artifact_bytes_served_total"));
+	}
+
+	/// A download cut off after its first chunk, in the middle of writing its second (what a
+	/// killed fetch leaves), resumes after the last whole verified chunk: it fetches only the
+	/// other two, and the file is the artifact.
+	#[tokio::test]
+	async fn a_cut_off_download_resumes_after_its_last_verified_chunk() {
+		use decenter_primitives::proof::CHUNK_SIZE;
+		let (_, train, _, dir) = server().await;
+		let expected: Vec<u8> = (0..(5 << 19)).map(|i| (i % 251) as u8).collect();
+		let path = dir.join("dataset");
+		let mut partial = expected[..CHUNK_SIZE].to_vec();
+		partial.extend_from_slice(&[0xee; 1_000]);
+		std::fs::write(path.with_extension("fetching"), &partial).unwrap();
+		let fetched = fetcher(dev::bob()).artifact_to_file(1, &train, &path).await.unwrap();
+		assert_eq!(fetched, 2);
+		assert_eq!(std::fs::read(&path).unwrap(), expected);
+		assert!(!path.with_extension("fetching").exists());
+		// From nothing, every chunk.
+		let fresh = dir.join("fresh");
+		assert_eq!(fetcher(dev::bob()).artifact_to_file(1, &train, &fresh).await.unwrap(), 3);
+		assert_eq!(std::fs::read(&fresh).unwrap(), expected);
 	}
 
 	#[tokio::test]

@@ -1,23 +1,26 @@
 //! Content-addressed artifact storage on disk: each artifact is a file named by the hex of
 //! its chunk Merkle root, under a size limit. Names are only ever built from a parsed root,
-//! so no request can reach outside the directory.
+//! so no request can reach outside the directory. Chunks are served from the file: memory
+//! holds each artifact's chunk hashes (32 bytes a MiB), never its bytes.
 
 use std::{
 	collections::HashMap,
+	io::{Read, Seek, SeekFrom},
 	path::{Path, PathBuf},
 	sync::{Arc, Mutex},
 };
 
-use decenter_engine::artifact::Artifact;
-use decenter_primitives::Hash256;
+use decenter_engine::artifact::{Artifact, ArtifactIndex};
+use decenter_primitives::{merkle::MerkleProof, Hash256};
 
 /// A directory of artifacts with a byte limit.
 #[derive(Clone)]
 pub struct ArtifactStore {
 	dir: PathBuf,
 	limit: u64,
-	/// Artifacts read from disk, kept to serve their chunks without re-hashing.
-	cache: Arc<Mutex<HashMap<Hash256, Arc<Artifact>>>>,
+	/// Indexes of the artifacts served so far, so that their chunks are served without
+	/// hashing the file again.
+	cache: Arc<Mutex<HashMap<Hash256, Arc<ArtifactIndex>>>>,
 }
 
 impl ArtifactStore {
@@ -46,8 +49,8 @@ impl ArtifactStore {
 		Ok(used)
 	}
 
-	/// Stores `bytes` and returns the artifact; storing what is already there is free.
-	pub fn put(&self, bytes: Vec<u8>) -> Result<Arc<Artifact>, String> {
+	/// Stores `bytes` and returns the artifact's index; storing what is already there is free.
+	pub fn put(&self, bytes: Vec<u8>) -> Result<Arc<ArtifactIndex>, String> {
 		let artifact = Artifact::new(bytes);
 		let path = self.path(&artifact.root());
 		if !path.exists() {
@@ -66,27 +69,54 @@ impl ArtifactStore {
 				.and_then(|()| std::fs::rename(&part, &path))
 				.map_err(|e| format!("cannot write {}: {e}", path.display()))?;
 		}
-		let artifact = Arc::new(artifact);
+		let index = Arc::new(artifact.index().clone());
 		if let Ok(mut cache) = self.cache.lock() {
-			cache.insert(artifact.root(), artifact.clone());
+			cache.insert(index.root(), index.clone());
 		}
-		Ok(artifact)
+		Ok(index)
 	}
 
-	/// The artifact with this root, if stored.
-	pub fn get(&self, root: &Hash256) -> Option<Arc<Artifact>> {
-		if let Some(artifact) = self.cache.lock().ok()?.get(root) {
-			return Some(artifact.clone());
+	/// The index of the artifact with this root, if stored: from memory, or read from its file
+	/// a chunk at a time (blocking: call it off the async threads).
+	pub fn index(&self, root: &Hash256) -> Option<Arc<ArtifactIndex>> {
+		if let Some(index) = self.cache.lock().ok()?.get(root) {
+			return Some(index.clone());
 		}
-		let bytes = std::fs::read(self.path(root)).ok()?;
-		let artifact = Arc::new(Artifact::new(bytes));
+		let file = std::fs::File::open(self.path(root)).ok()?;
+		let index = Arc::new(ArtifactIndex::read(std::io::BufReader::new(file)).ok()?);
 		// A file whose content no longer matches its name is not served.
-		if artifact.root() != *root {
+		if index.root() != *root {
 			tracing::warn!(root = hex::encode(root), "stored artifact is corrupt; not serving it");
 			return None;
 		}
-		self.cache.lock().ok()?.insert(*root, artifact.clone());
-		Some(artifact)
+		self.cache.lock().ok()?.insert(*root, index.clone());
+		Some(index)
+	}
+
+	/// Chunk `chunk` of the artifact `root` and its proof, read from the file (blocking: call
+	/// it off the async threads); `None` when there is no such artifact or chunk, or the file
+	/// no longer holds what was indexed (then it is indexed afresh next time).
+	pub fn chunk(&self, root: &Hash256, chunk: u32) -> Option<(Vec<u8>, MerkleProof)> {
+		let index = self.index(root)?;
+		let (start, len) = index.span(chunk)?;
+		let read = || -> std::io::Result<Vec<u8>> {
+			let mut file = std::fs::File::open(self.path(root))?;
+			file.seek(SeekFrom::Start(start))?;
+			let mut bytes = vec![0; len];
+			file.read_exact(&mut bytes)?;
+			Ok(bytes)
+		};
+		let bytes = read().ok().filter(|bytes| index.holds(chunk, bytes));
+		let Some(bytes) = bytes else {
+			tracing::warn!(
+				root = hex::encode(root),
+				chunk,
+				"stored artifact changed; not serving it"
+			);
+			self.cache.lock().ok()?.remove(root);
+			return None;
+		};
+		Some((bytes, index.proof(chunk)?))
 	}
 }
 
@@ -135,12 +165,40 @@ mod tests {
 	fn put_get_and_limit() {
 		let store = ArtifactStore::open(&temp("limit"), 100).unwrap();
 		let a = store.put(vec![1; 60]).unwrap();
-		assert_eq!(store.get(&a.root()).unwrap().size(), 60);
+		assert_eq!(store.index(&a.root()).unwrap().size(), 60);
 		// The same bytes again cost nothing.
 		store.put(vec![1; 60]).unwrap();
 		let full = store.put(vec![2; 60]).err().unwrap();
 		assert!(full.contains("is full: 60 of 100 bytes used"), "{full}");
-		assert!(store.get(&[9; 32]).is_none());
+		assert!(store.index(&[9; 32]).is_none());
+	}
+
+	/// Chunks come from the file, checked against the index on every read: a file changed on
+	/// disk is not served, and a fresh store (no index in memory) indexes it from the file.
+	#[test]
+	fn chunks_are_read_from_disk_and_a_changed_file_is_not_served() {
+		use decenter_primitives::{merkle, proof::CHUNK_SIZE};
+		let dir = temp("chunks");
+		let store = ArtifactStore::open(&dir, 1 << 30).unwrap();
+		let bytes: Vec<u8> = (0..5 * CHUNK_SIZE / 2).map(|i| (i % 253) as u8).collect();
+		let index = store.put(bytes.clone()).unwrap();
+		let reopened = ArtifactStore::open(&dir, 1 << 30).unwrap();
+		for store in [&store, &reopened] {
+			for chunk in 0..3u32 {
+				let (got, proof) = store.chunk(&index.root(), chunk).unwrap();
+				let start = chunk as usize * CHUNK_SIZE;
+				assert_eq!(got, bytes[start..(start + CHUNK_SIZE).min(bytes.len())]);
+				let hash = decenter_primitives::proof::chunk_hash(chunk.into(), &got);
+				assert!(merkle::verify(&index.root(), &hash, &proof));
+			}
+			assert!(store.chunk(&index.root(), 3).is_none());
+		}
+		let mut changed = bytes.clone();
+		changed[CHUNK_SIZE + 5] ^= 1;
+		std::fs::write(dir.join(hex::encode(index.root())), &changed).unwrap();
+		assert!(store.chunk(&index.root(), 1).is_none(), "a changed chunk was served");
+		// Indexed afresh, the file no longer matches its name at all.
+		assert!(store.index(&index.root()).is_none());
 	}
 
 	#[test]

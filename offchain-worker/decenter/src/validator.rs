@@ -28,7 +28,7 @@ use crate::{
 	metrics::Metrics,
 	retention::{self, Sweeper},
 	training::{self, Device},
-	workdir::{write_atomic, OrderDir},
+	workdir::OrderDir,
 	worker::{commit_or_reveal_report, register},
 };
 
@@ -95,7 +95,7 @@ impl Rounds {
 	}
 
 	/// The bytes of an input artifact of order `id`: from `path` if fetched before, else
-	/// fetched (chunks verified against the commitment) and kept there.
+	/// fetched there (chunks verified against the commitment; a cut-off fetch resumes).
 	async fn fetched_once(
 		&self,
 		id: u64,
@@ -105,9 +105,8 @@ impl Rounds {
 		if let Ok(bytes) = std::fs::read(path) {
 			return Ok(bytes);
 		}
-		let bytes = self.fetcher.artifact(id, artifact).await?;
-		write_atomic(path, &bytes).map_err(|e| e.to_string())?;
-		Ok(bytes)
+		self.fetcher.artifact_to_file(id, artifact, path).await?;
+		std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 	}
 
 	async fn step_round(&self, chain: &Chain, id: u64) -> Result<(), String> {

@@ -214,23 +214,32 @@ impl Orders {
 	) -> Result<(), FetchError> {
 		let local = |e: String| FetchError::Unavailable(e);
 		dir.create().map_err(|e| local(format!("cannot create {}: {e}", dir.path().display())))?;
-		if !dir.dataset().exists() {
-			let bytes = self.fetcher.artifact(id, &spec.dataset.artifact).await?;
-			training::dataset("dataset", &spec.dataset, &bytes).map_err(|e| {
-				FetchError::Corrupt(format!("the dataset does not match its commitment: {e}"))
-			})?;
-			write_atomic(&dir.dataset(), &bytes).map_err(|e| local(e.to_string()))?;
-			tracing::info!(order = id, bytes = bytes.len(), "dataset fetched and verified");
+		// Each input goes to disk chunk by chunk (a cut-off fetch resumes), then is checked
+		// against what the spec says of it; what does not match is deleted.
+		let path = dir.dataset();
+		if !path.exists() {
+			let chunks = self.fetcher.artifact_to_file(id, &spec.dataset.artifact, &path).await?;
+			let bytes = std::fs::read(&path).map_err(|e| local(e.to_string()))?;
+			if let Err(e) = training::dataset("dataset", &spec.dataset, &bytes) {
+				let _ = std::fs::remove_file(&path);
+				return Err(FetchError::Corrupt(format!(
+					"the dataset does not match its commitment: {e}"
+				)));
+			}
+			tracing::info!(order = id, bytes = bytes.len(), chunks, "dataset fetched and verified");
 		}
 		if let Initialization::Uploaded(weights) = &spec.training.initialization {
 			let path = dir.weights();
 			if !path.exists() {
-				let bytes = self.fetcher.artifact(id, weights).await?;
+				self.fetcher.artifact_to_file(id, weights, &path).await?;
+				let bytes = std::fs::read(&path).map_err(|e| local(e.to_string()))?;
 				// Weights that do not fit the model would fail training after confirming.
-				training::initial_checkpoint(&spec.training, Some(&bytes)).map_err(|e| {
-					FetchError::Corrupt(format!("the initial weights do not fit the spec: {e}"))
-				})?;
-				write_atomic(&path, &bytes).map_err(|e| local(e.to_string()))?;
+				if let Err(e) = training::initial_checkpoint(&spec.training, Some(&bytes)) {
+					let _ = std::fs::remove_file(&path);
+					return Err(FetchError::Corrupt(format!(
+						"the initial weights do not fit the spec: {e}"
+					)));
+				}
 			}
 		}
 		Ok(())
