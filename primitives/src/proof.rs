@@ -95,6 +95,36 @@ pub fn checkpoint_hash_of_bytes(bytes: &[u8]) -> Option<Hash256> {
 	Some(checkpoint_hash_of_parts(step, &model, &optimizer_state))
 }
 
+/// The step, parameters and optimizer state of a checkpoint given as its [`checkpoint_bytes`];
+/// `None` when the bytes are not that layout exactly, as for [`checkpoint_hash_of_bytes`].
+pub fn checkpoint_parts(bytes: &[u8]) -> Option<(u64, Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+	let step = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+	let parameters_len = tensor_list_len(bytes.get(8..)?)?;
+	let state_start = 8usize.checked_add(parameters_len)?;
+	let state = bytes.get(state_start..)?;
+	if tensor_list_len(state)? != state.len() {
+		return None;
+	}
+	Some((step, tensor_list(bytes.get(8..state_start)?)?, tensor_list(state)?))
+}
+
+/// The tensors of a tensor list that [`tensor_list_len`] measured.
+fn tensor_list(bytes: &[u8]) -> Option<Vec<Vec<f32>>> {
+	let count = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
+	let mut at = 4usize;
+	let mut tensors = Vec::new();
+	for _ in 0..count {
+		let len = u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?);
+		let start = at.checked_add(8)?;
+		at = start.checked_add(usize::try_from(len).ok()?.checked_mul(4)?)?;
+		let values = bytes.get(start..at)?;
+		tensors.push(
+			values.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+		);
+	}
+	Some(tensors)
+}
+
 /// Bytes taken by the tensor list at the start of `bytes`, or `None` if it runs past the end.
 fn tensor_list_len(bytes: &[u8]) -> Option<usize> {
 	let count = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
@@ -223,6 +253,12 @@ mod tests {
 		// Moving a tensor from the parameters to the state is another checkpoint.
 		let moved = checkpoint_bytes(7, &[&w], &[&b, &m]);
 		assert_ne!(checkpoint_hash_of_bytes(&moved), Some(expected));
+		// The same bytes read back as the same parts, and what does not hash reads as nothing.
+		let parts = (7, vec![w.to_vec(), b.to_vec()], vec![m.to_vec()]);
+		assert_eq!(checkpoint_parts(&bytes), Some(parts));
+		for wrong in [&bytes[..bytes.len() - 1], &[&bytes[..], &[0]].concat()[..], &huge[..]] {
+			assert_eq!(checkpoint_parts(wrong), None);
+		}
 	}
 
 	#[test]

@@ -192,50 +192,36 @@ pub fn canonical_bytes(checkpoint: &Checkpoint) -> Vec<u8> {
 	proof::checkpoint_bytes(u64::from(checkpoint.step), &parameters, &state)
 }
 
-/// A checkpoint of `spec` from its canonical bytes (as a worker posts them on chain), every
-/// tensor checked against the model's shapes and the optimizer's slots.
+/// A checkpoint of `spec` from its canonical bytes (as a worker posts them on chain, laid out
+/// as `proof::checkpoint_bytes` says), every tensor checked against the model's shapes and
+/// the optimizer's slots.
 pub fn checkpoint_from_canonical(spec: &TrainingSpec, bytes: &[u8]) -> Result<Checkpoint, String> {
-	fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
-		if rest.len() < n {
-			return Err("the posted checkpoint is cut short".into());
-		}
-		let (head, tail) = rest.split_at(n);
-		*rest = tail;
-		Ok(head)
-	}
-	fn list(rest: &mut &[u8], lengths: &[usize], what: &str) -> Result<Vec<Vec<f32>>, String> {
-		let count = u32::from_le_bytes(take(rest, 4)?.try_into().map_err(|_| "count")?);
-		if count as usize != lengths.len() {
+	let (step, parameters, optimizer_state) = proof::checkpoint_parts(bytes).ok_or(
+		"the posted bytes are not a checkpoint's canonical layout (cut short, or bytes left over)",
+	)?;
+	let fits = |tensors: &[Vec<f32>], lengths: &[usize], what: &str| -> Result<(), String> {
+		if tensors.len() != lengths.len() {
 			return Err(format!(
-				"the posted {what} has {count} tensors, the spec {}",
+				"the posted {what} has {} tensors, the spec {}",
+				tensors.len(),
 				lengths.len()
 			));
 		}
-		lengths
-			.iter()
-			.map(|&expected| {
-				let len = u64::from_le_bytes(take(rest, 8)?.try_into().map_err(|_| "length")?);
-				if len != expected as u64 {
-					return Err(format!("a posted {what} tensor has {len} values, not {expected}"));
-				}
-				let values = take(rest, expected * 4)?;
-				Ok(values
-					.chunks_exact(4)
-					.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-					.collect())
-			})
-			.collect()
-	}
+		for (tensor, expected) in tensors.iter().zip(lengths) {
+			if tensor.len() != *expected {
+				return Err(format!(
+					"a posted {what} tensor has {} values, not {expected}",
+					tensor.len()
+				));
+			}
+		}
+		Ok(())
+	};
 	let lengths = Shapes::of(&spec.model).tensor_lengths();
 	let state_lengths: Vec<usize> =
 		(0..slots(&spec.optimizer)).flat_map(|_| lengths.iter().copied()).collect();
-	let mut rest = bytes;
-	let step = u64::from_le_bytes(take(&mut rest, 8)?.try_into().map_err(|_| "step")?);
-	let parameters = list(&mut rest, &lengths, "parameter list")?;
-	let optimizer_state = list(&mut rest, &state_lengths, "optimizer state")?;
-	if !rest.is_empty() {
-		return Err("the posted checkpoint has bytes left over".into());
-	}
+	fits(&parameters, &lengths, "parameter list")?;
+	fits(&optimizer_state, &state_lengths, "optimizer state")?;
 	let step = u32::try_from(step).map_err(|_| "the posted checkpoint's step is out of range")?;
 	Ok(Checkpoint { step, parameters, optimizer_state })
 }
