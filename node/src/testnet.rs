@@ -21,7 +21,9 @@
 
 use std::path::PathBuf;
 
-use decenter_runtime::{genesis_config_presets::testnet_genesis, AccountId, DCEN};
+use decenter_runtime::{
+	configs::TreasuryAccount, genesis_config_presets::testnet_genesis, AccountId, DCEN,
+};
 use sc_network::config::MultiaddrWithPeerId;
 use sc_service::ChainType;
 use serde::Deserialize;
@@ -103,6 +105,15 @@ fn testnet_spec(operators: &Operators) -> Result<ChainSpec, String> {
 		            author and finalize blocks"
 			.into());
 	}
+	let most = <<decenter_runtime::Runtime as pallet_aura::Config>::MaxAuthorities as sp_core::Get<
+		u32,
+	>>::get();
+	if operators.authorities.len() > most as usize {
+		return Err(format!(
+			"the operators file names {} authorities; the runtime takes at most {most}",
+			operators.authorities.len()
+		));
+	}
 	let authorities = operators
 		.authorities
 		.iter()
@@ -113,6 +124,11 @@ fn testnet_spec(operators: &Operators) -> Result<ChainSpec, String> {
 			Ok((AuraId::from(aura), GrandpaId::from(grandpa)))
 		})
 		.collect::<Result<Vec<_>, String>>()?;
+	for (i, (aura, grandpa)) in authorities.iter().enumerate() {
+		if authorities[..i].iter().any(|(a, g)| a == aura || g == grandpa) {
+			return Err(format!("authority {i} repeats a key of an earlier authority"));
+		}
+	}
 	let root = operators.sudo.as_deref().map(|sudo| account(sudo, "the sudo key")).transpose()?;
 	let endowed = operators
 		.endowed
@@ -120,12 +136,25 @@ fn testnet_spec(operators: &Operators) -> Result<ChainSpec, String> {
 		.enumerate()
 		.map(|(i, endowment)| {
 			let who = account(&endowment.account, &format!("endowed account {i}"))?;
+			if endowment.dcen == 0 {
+				return Err(format!("endowed account {i} gets 0 DCEN: leave it out instead"));
+			}
+			if who == TreasuryAccount::get() {
+				return Err(format!(
+					"endowed account {i} is the treasury, which every genesis creates itself"
+				));
+			}
 			let balance = u128::from(endowment.dcen)
 				.checked_mul(DCEN)
 				.ok_or_else(|| format!("endowed account {i}'s balance overflows"))?;
 			Ok((who, balance))
 		})
 		.collect::<Result<Vec<_>, String>>()?;
+	for (i, (who, _)) in endowed.iter().enumerate() {
+		if endowed[..i].iter().any(|(earlier, _)| earlier == who) {
+			return Err(format!("endowed account {i} is listed twice"));
+		}
+	}
 	let boot_nodes = operators
 		.boot_nodes
 		.iter()
@@ -135,7 +164,7 @@ fn testnet_spec(operators: &Operators) -> Result<ChainSpec, String> {
 			})
 		})
 		.collect::<Result<Vec<_>, String>>()?;
-	Ok(ChainSpec::builder(wasm_binary()?, None)
+	let spec = ChainSpec::builder(wasm_binary()?, None)
 		.with_name(&operators.name)
 		.with_id(&operators.id)
 		.with_chain_type(ChainType::Live)
@@ -143,7 +172,11 @@ fn testnet_spec(operators: &Operators) -> Result<ChainSpec, String> {
 		.with_boot_nodes(boot_nodes)
 		.with_genesis_config_patch(testnet_genesis(authorities, endowed, root))
 		.with_properties(properties())
-		.build())
+		.build();
+	// Anything else the runtime refuses shows now, not when the first node starts.
+	sp_runtime::BuildStorage::build_storage(&spec)
+		.map_err(|e| format!("the runtime refuses this genesis: {e}"))?;
+	Ok(spec)
 }
 
 /// The refusal for a key of the development keyring, which anyone can sign with.

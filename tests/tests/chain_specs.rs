@@ -140,6 +140,44 @@ fn testnet_spec_refuses_development_keys() {
 	}
 }
 
+/// What the runtime's genesis cannot take is refused with the entry and the reason, before
+/// any node tries to start from it: a zero endowment, an account endowed twice, the treasury
+/// endowed, an authority's key repeated.
+#[test]
+fn testnet_spec_refuses_what_the_genesis_cannot_take() {
+	let example = chain_spec_dir().join("testnet-operators.example.json");
+	let operators: Value =
+		serde_json::from_str(&std::fs::read_to_string(example).expect("example file")).unwrap();
+	let treasury = "5EYCAe5gKGcB9oMKcV5qKQgoxqH5kwwU5bLqtv8dZGHp42vA";
+	let mut zero = operators.clone();
+	zero["endowed"][0]["dcen"] = 0.into();
+	let mut twice = operators.clone();
+	let first = twice["endowed"][0].clone();
+	twice["endowed"].as_array_mut().unwrap().push(first);
+	let mut to_treasury = operators.clone();
+	to_treasury["endowed"][0]["account"] = treasury.into();
+	let mut repeated = operators.clone();
+	repeated["authorities"][1]["aura"] = repeated["authorities"][0]["aura"].clone();
+	let cases = [
+		(zero, "endowed account 0 gets 0 DCEN"),
+		(twice, "endowed account 1 is listed twice"),
+		(to_treasury, "endowed account 0 is the treasury"),
+		(repeated, "authority 1 repeats a key"),
+	];
+	for (i, (file, expected)) in cases.into_iter().enumerate() {
+		let path = std::env::temp_dir()
+			.join(format!("decenter-operators-genesis-{}-{i}.json", std::process::id()));
+		std::fs::write(&path, file.to_string()).unwrap();
+		let output = std::process::Command::new(decenter_e2e::node_binary())
+			.args(["testnet-spec", "--operators", path.to_str().unwrap()])
+			.output()
+			.expect("decenter-node runs");
+		let _ = std::fs::remove_file(&path);
+		let stderr = String::from_utf8_lossy(&output.stderr);
+		assert!(!output.status.success() && stderr.contains(expected), "{expected}: {stderr}");
+	}
+}
+
 #[test]
 fn genesis_state_export_is_consistent() {
 	let out: Value =

@@ -222,6 +222,11 @@ impl Chain {
 				*self.nonce.lock().await = None;
 				return Err(match outcome {
 					Ok(Err(e)) => e,
+					_ if finalized => format!(
+						"not finalized within {} s: it may still be; look (an order's id, a \
+						 balance) before sending it again",
+						timeout.as_secs()
+					),
 					_ => format!("not in a block within {} s; giving up on it", timeout.as_secs()),
 				});
 			},
@@ -295,6 +300,19 @@ impl Chain {
 	pub async fn tasks_of(&self, id: u64, who: &AccountId) -> Result<Vec<(u32, SegmentCheck)>> {
 		let call = api::runtime_apis().proof_of_train_api().tasks_of(id, who.clone());
 		self.at().await?.runtime_apis().call(call).await.map_err(|e| failed("reading tasks", e))
+	}
+
+	/// The id the next order will get: every order with a lower id was created on this chain.
+	pub async fn next_order_id(&self) -> Result<u64> {
+		let at = self.at().await?;
+		let entry = at
+			.storage()
+			.entry(api::storage().training_orders().next_order_id())
+			.map_err(|e| failed("reading the next order id", e))?;
+		match entry.try_fetch(()).await.map_err(|e| failed("reading the next order id", e))? {
+			Some(value) => value.decode().map_err(|e| failed("decoding the next order id", e)),
+			None => Ok(0),
+		}
 	}
 
 	/// The revealed checkpoint hashes of worker `slot` of order `id`.

@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use codec::Decode;
-use decenter_engine::artifact::ChunkVerifier;
+use decenter_engine::artifact::{ArtifactIndex, ChunkVerifier};
 use decenter_primitives::{
 	merkle::MerkleProof,
 	proof::CHUNK_SIZE,
@@ -231,6 +231,20 @@ impl Fetcher {
 		verifier.finish().map_err(|e| FetchError::Corrupt(e.to_string()))?;
 		file.sync_all().map_err(local)?;
 		drop(file);
+		// The chunks resumed from were verified by whoever wrote them, which need not be this
+		// fetch (a file left from another chain's order of the same id): the whole file must
+		// have the committed root, read a chunk at a time, or it is fetched again from nothing.
+		if from > 0 {
+			let file = std::fs::File::open(&partial).map_err(local)?;
+			let index = ArtifactIndex::read(std::io::BufReader::new(file)).map_err(local)?;
+			if index.root() != commitment.root {
+				let _ = std::fs::remove_file(&partial);
+				return Err(FetchError::Unavailable(format!(
+					"{}: the resumed file does not have the committed root; fetching it again",
+					path.display()
+				)));
+			}
+		}
 		std::fs::rename(&partial, path).map_err(local)?;
 		Ok(verifier_chunks(commitment).saturating_sub(from))
 	}

@@ -14,9 +14,9 @@ use crate::chain::{AccountId, Chain, Order, OrderStatus};
 /// How often a daemon looks for order directories it no longer needs.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// Whether a worker keeps its directory of an order in `status` (`None`: not on chain, never
-/// was or pruned after `OrderRetention`): while the order runs, and once it is `Completed` if
-/// the worker's work was `paid` for, since only then may the client download it.
+/// Whether a worker keeps its directory of an order in `status` (`None`: created on this chain
+/// and pruned since, after `OrderRetention`): while the order runs, and once it is `Completed`
+/// if the worker's work was `paid` for, since only then may the client download it.
 pub fn worker_keeps(status: Option<OrderStatus>, paid: bool) -> bool {
 	match status {
 		None | Some(OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Failed) => false,
@@ -56,13 +56,16 @@ impl Sweeper {
 		}
 		self.last = Some(Instant::now());
 		let me = chain.account();
+		// An order the node does not have is gone only if the chain has had it: a node that
+		// is still syncing has not seen the orders it will have.
+		let Ok(next) = chain.next_order_id().await else { return };
 		for id in order_dirs(data_dir) {
 			let keep = match role {
 				Role::Worker => chain.order(id).await.map(|order| {
 					let paid = order.as_ref().is_some_and(|order| paid(order, &me));
-					worker_keeps(order.map(|order| order.status), paid)
+					id >= next || worker_keeps(order.map(|order| order.status), paid)
 				}),
-				Role::Validator => chain.round(id).await.map(|round| round.is_some()),
+				Role::Validator => chain.round(id).await.map(|round| id >= next || round.is_some()),
 			};
 			if matches!(keep, Ok(false)) {
 				let dir = data_dir.join("orders").join(id.to_string());

@@ -451,6 +451,14 @@ mod tests {
 		assert_eq!(fetched, 2);
 		assert_eq!(std::fs::read(&path).unwrap(), expected);
 		assert!(!path.with_extension("fetching").exists());
+		// A file left from something else is found out at the end and fetched again.
+		let stale = dir.join("stale");
+		std::fs::write(stale.with_extension("fetching"), vec![7u8; CHUNK_SIZE]).unwrap();
+		let error = fetcher(dev::bob()).artifact_to_file(1, &train, &stale).await.unwrap_err();
+		assert!(error.to_string().contains("does not have the committed root"), "{error}");
+		assert!(!stale.exists() && !stale.with_extension("fetching").exists());
+		assert_eq!(fetcher(dev::bob()).artifact_to_file(1, &train, &stale).await.unwrap(), 3);
+		assert_eq!(std::fs::read(&stale).unwrap(), expected);
 		// From nothing, every chunk.
 		let fresh = dir.join("fresh");
 		assert_eq!(fetcher(dev::bob()).artifact_to_file(1, &train, &fresh).await.unwrap(), 3);

@@ -402,9 +402,16 @@ impl Orders {
 			OrderStatus::Assigned if !order.workers.0[slot].confirmed => {
 				self.confirm_or_decline(chain, &order, &dir, id, &spec, &training).await?;
 			},
-			OrderStatus::Training | OrderStatus::Proving | OrderStatus::Validating => {
+			OrderStatus::Training => {
 				self.fetch_inputs(&dir, id, &spec).await?;
 				if self.trained(&dir, id, &spec, training.clone()).await? {
+					self.prove(chain, &order, &dir, id, slot as u32, &training).await?;
+				}
+			},
+			// Training is over: a run finished in time is proven; one that did not is never
+			// started again (its order moved on without it).
+			OrderStatus::Proving | OrderStatus::Validating => {
+				if SavedTrace::load(&dir).is_some_and(|trace| trace.done) {
 					self.prove(chain, &order, &dir, id, slot as u32, &training).await?;
 				}
 			},

@@ -5,8 +5,6 @@ use alloc::vec::Vec;
 use sp_runtime::DispatchResult;
 
 impl<T: Config> TrainingOrdersInterface<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
-	type Balance = BalanceOf<T>;
-
 	fn status(order: OrderId) -> Option<OrderStatus> {
 		Orders::<T>::get(order).map(|o| o.status)
 	}
@@ -27,10 +25,6 @@ impl<T: Config> TrainingOrdersInterface<T::AccountId, BlockNumberFor<T>> for Pal
 
 	fn capacity(order: OrderId) -> Option<ComputeUnits> {
 		Orders::<T>::get(order).map(|o| o.capacity)
-	}
-
-	fn worker_share(order: OrderId) -> Option<BalanceOf<T>> {
-		Orders::<T>::get(order).map(|o| Self::worker_share_of(&o))
 	}
 
 	fn timetable(order: OrderId) -> Option<Timetable<BlockNumberFor<T>>> {

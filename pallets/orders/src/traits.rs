@@ -33,9 +33,6 @@ impl<BlockNumber: sp_runtime::traits::Zero> ValidationWork<BlockNumber> for () {
 
 /// Orders as the proof-of-train pallet sees them.
 pub trait TrainingOrdersInterface<AccountId, BlockNumber> {
-	/// The currency balance of escrows.
-	type Balance;
-
 	/// Status of `order`, if it exists.
 	fn status(order: OrderId) -> Option<OrderStatus>;
 
@@ -51,10 +48,6 @@ pub trait TrainingOrdersInterface<AccountId, BlockNumber> {
 	/// GFLOP/s each worker of `order` had free: the rate its workers' own re-executions are
 	/// timed at.
 	fn capacity(order: OrderId) -> Option<ComputeUnits>;
-
-	/// What `complete` pays each accepted worker of `order`: its slot's share of the worker
-	/// pool.
-	fn worker_share(order: OrderId) -> Option<Self::Balance>;
 
 	/// Start and deadlines of `order`.
 	fn timetable(order: OrderId) -> Option<Timetable<BlockNumber>>;

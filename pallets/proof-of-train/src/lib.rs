@@ -99,11 +99,7 @@ pub mod pallet {
 		type RuntimeEvent: From<Event<Self>> + IsType<<Self as frame_system::Config>::RuntimeEvent>;
 
 		/// The orders whose work is checked and paid.
-		type Orders: TrainingOrdersInterface<
-			Self::AccountId,
-			BlockNumberFor<Self>,
-			Balance = BalanceOf<Self>,
-		>;
+		type Orders: TrainingOrdersInterface<Self::AccountId, BlockNumberFor<Self>>;
 
 		/// The currency of bonds (for the amounts in events).
 		type Currency: fungible::Inspect<Self::AccountId>;
@@ -280,28 +276,8 @@ pub mod pallet {
 		RefereesDrawn { order: OrderId, referees: Vec<T::AccountId>, until: BlockNumberFor<T> },
 		/// A worker posted a checkpoint a validator could not fetch.
 		CheckpointPosted { order: OrderId, worker: T::AccountId, index: u32 },
-		/// A participant was faulted and lost `slashed` of its bond. A validator that did not
-		/// report (`Unreported`) is slashed when the round ends instead (`LapseSlashed`), so
-		/// that the slash can pay the workers it failed to check.
+		/// A participant was faulted and lost `slashed` of its bond.
 		Faulted { order: OrderId, who: T::AccountId, fault: Fault, slashed: BalanceOf<T> },
-		/// A validator that did not report lost `slashed` of its bond as the round ended;
-		/// `compensated` of it went to workers it failed to check (`Compensated`), the rest to
-		/// the runtime's slash destination.
-		LapseSlashed {
-			order: OrderId,
-			validator: T::AccountId,
-			slashed: BalanceOf<T>,
-			compensated: BalanceOf<T>,
-		},
-		/// A worker whose work was re-executed and found right, but by fewer checkers than the
-		/// quorum because validators did not report, was paid `amount` out of the slash of
-		/// `validator`, one of them.
-		Compensated {
-			order: OrderId,
-			worker: T::AccountId,
-			validator: T::AccountId,
-			amount: BalanceOf<T>,
-		},
 		/// The order was settled: `accepted` workers were paid; the certified model, if any,
 		/// is `model_hash`, trained by `winner`.
 		Settled {
@@ -313,9 +289,7 @@ pub mod pallet {
 			certificates: Vec<u32>,
 		},
 		/// Fewer than `MinHonestChecks` honest checkers re-executed this worker's proof: it is
-		/// neither paid from the escrow nor certified, and its share goes back to the client.
-		/// With at least one such check and validators that did not report, it is paid out of
-		/// their slashes (`Compensated`).
+		/// neither paid nor certified, and its share goes back to the client.
 		Unchecked { order: OrderId, worker: T::AccountId, checks: u32 },
 		/// The order ended elsewhere (expired): its check was dropped.
 		Abandoned { order: OrderId },

@@ -25,10 +25,6 @@ impl<T: Config> ComputeStakingInterface<T::AccountId> for Pallet<T> {
 		Participants::<T>::get(who).map(|p| p.bond).unwrap_or_default()
 	}
 
-	fn bonded(who: &T::AccountId) -> BalanceOf<T> {
-		Self::total_bonded(who)
-	}
-
 	fn lock_capacity(who: &T::AccountId, units: ComputeUnits) -> DispatchResult {
 		Self::do_lock_capacity(who, units)
 	}

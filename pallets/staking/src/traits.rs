@@ -25,10 +25,6 @@ pub trait ComputeStakingInterface<AccountId> {
 	/// Active bond of `who` (zero when not registered).
 	fn stake(who: &AccountId) -> Self::Balance;
 
-	/// Everything `who` has at stake, active and unbonding: what `slash_fraction` takes a
-	/// fraction of.
-	fn bonded(who: &AccountId) -> Self::Balance;
-
 	/// Records an assignment for `who` and locks `units` of its capacity. Fails when `who` is
 	/// not active or has less free capacity. A participant with assignments cannot leave.
 	fn lock_capacity(who: &AccountId, units: ComputeUnits) -> DispatchResult;

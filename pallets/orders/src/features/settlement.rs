@@ -65,12 +65,6 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
-	/// One slot's share of `order`'s worker pool.
-	pub(crate) fn worker_share_of(order: &OrderOf<T>) -> BalanceOf<T> {
-		let slots = (order.workers.len() as u32).max(1);
-		(T::WorkerShare::get() * order.budget) / slots.into()
-	}
-
 	pub(crate) fn do_complete(
 		id: OrderId,
 		accepted: &[T::AccountId],
@@ -78,7 +72,8 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let mut order = Orders::<T>::get(id).ok_or(Error::<T>::UnknownOrder)?;
 		ensure!(order.status == OrderStatus::Validating, Error::<T>::WrongState);
-		let each = Self::worker_share_of(&order);
+		let slots = (order.workers.len() as u32).max(1);
+		let each = (T::WorkerShare::get() * order.budget) / slots.into();
 		let workers_paid = order
 			.workers
 			.iter()

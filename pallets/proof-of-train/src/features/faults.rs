@@ -3,14 +3,11 @@
 
 use crate::*;
 use pallet_compute_staking::SlashReason;
-use sp_runtime::traits::Zero;
 
 impl<T: Config> Pallet<T> {
 	/// Faults `party` unless it is faulted already (a participant is slashed once per order).
 	/// The slash goes to `beneficiary` (a falsely accused worker, the validator that caught a
-	/// cheat) or, without one, to the runtime's slash destination. A validator that did not
-	/// report is slashed when the round ends ([`Self::slash_lapses`]): only then is it known
-	/// which workers it left short of their quorum.
+	/// cheat) or, without one, to the runtime's slash destination.
 	pub(crate) fn fault(
 		id: OrderId,
 		round: &mut RoundOf<T>,
@@ -25,11 +22,12 @@ impl<T: Config> Pallet<T> {
 		}
 		*slot = Some(fault);
 		let account = account.clone();
-		let slashed = if Self::lapsed(party, Some(fault)) {
-			Zero::zero()
-		} else {
-			T::Staking::slash_fraction(&account, T::FaultSlash::get(), reason, beneficiary.as_ref())
-		};
+		let slashed = T::Staking::slash_fraction(
+			&account,
+			T::FaultSlash::get(),
+			reason,
+			beneficiary.as_ref(),
+		);
 		T::Staking::record_fault(&account);
 		Self::deposit_event(Event::Faulted { order: id, who: account, fault, slashed });
 	}

@@ -4,7 +4,6 @@ mod commitment;
 mod draws;
 mod faults;
 mod housekeeping;
-mod lapses;
 mod phases;
 mod reports;
 mod settlement;

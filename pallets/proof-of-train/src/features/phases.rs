@@ -250,10 +250,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Drops the round of an order that ended elsewhere (expired), releasing the validators.
-	/// Nothing was accepted, so validators that did not report are slashed without paying
-	/// any worker.
 	pub(crate) fn abandon(id: OrderId, round: &RoundOf<T>) {
-		Self::slash_lapses(id, round, &[]);
 		Self::release_checkers(round);
 		Self::clear(id);
 		Self::deposit_event(Event::Abandoned { order: id });

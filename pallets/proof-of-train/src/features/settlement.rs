@@ -205,8 +205,6 @@ impl<T: Config> Pallet<T> {
 		let mut accepted: Vec<u32> = Vec::new();
 		// The validators that re-executed each accepted worker: they evaluate it.
 		let mut evaluators: Vec<Vec<u32>> = Vec::new();
-		// Found right by fewer checkers than the quorum: paid from silent validators' slashes.
-		let mut compensable: Vec<u32> = Vec::new();
 		for (slot, worker) in round.workers.iter().enumerate() {
 			let slot = slot as u32;
 			if worker.fault.is_some() || worker.commitment.is_none() || undecided.contains(&slot) {
@@ -220,9 +218,6 @@ impl<T: Config> Pallet<T> {
 					worker: worker.account.clone(),
 					checks,
 				});
-				if checks > 0 {
-					compensable.push(slot);
-				}
 				continue;
 			}
 			accepted.push(slot);
@@ -278,7 +273,6 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		Self::slash_lapses(id, round, &compensable);
 		Self::release_checkers(round);
 		Self::clear(id);
 		Self::deposit_event(Event::Settled {

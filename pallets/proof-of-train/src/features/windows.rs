@@ -165,7 +165,9 @@ impl<T: Config> Pallet<T> {
 		capacity: ComputeUnits,
 	) -> Option<BlockNumberFor<T>> {
 		let samples = Self::samples_of(0, T::MinHonestChecks::get());
-		let disputable = T::ValidatorsPerOrder::get().saturating_mul(samples);
+		// Every worker gets `V × S` samples however many validators share them.
+		let disputable =
+			T::ValidatorsPerOrder::get().saturating_mul(T::SegmentsPerValidator::get());
 		let mut validator = Self::inputs(spec, true);
 		let mut referee = Self::inputs(spec, false);
 		let mut worker = 0u128;
