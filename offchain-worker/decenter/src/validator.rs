@@ -127,6 +127,8 @@ impl Rounds {
 			_ => return Ok(()),
 		};
 		let dir = OrderDir::new(&self.config.data_dir, id);
+		let genesis = format!("{:?}", chain.client.genesis_hash());
+		dir.bind(&genesis).map_err(|e| format!("{}: {e}", dir.path().display()))?;
 		if let (Phase::Refereeing { until }, false) = (&round.phase, revealing) {
 			if self.awaits_posted_checkpoint(chain, id, u64::from(*until)).await? {
 				return Ok(());

@@ -19,6 +19,21 @@ impl OrderDir {
 		std::fs::create_dir_all(&self.0)
 	}
 
+	/// Ties the directory to the chain whose genesis hash is `genesis`, creating it: what an
+	/// order of the same id left on another chain (a development chain started afresh, a
+	/// testnet reset) is deleted first, so that no input, run or sealed report of that order
+	/// is taken for this one's.
+	pub fn bind(&self, genesis: &str) -> std::io::Result<()> {
+		let marker = self.0.join("chain");
+		match std::fs::read_to_string(&marker) {
+			Ok(found) if found.trim() == genesis => return Ok(()),
+			_ if self.0.exists() => std::fs::remove_dir_all(&self.0)?,
+			_ => {},
+		}
+		self.create()?;
+		write_atomic(&marker, genesis.as_bytes())
+	}
+
 	pub fn path(&self) -> &Path {
 		&self.0
 	}
@@ -55,6 +70,32 @@ impl OrderDir {
 	/// Secrets of the commit–reveal rounds, written before the commit goes out.
 	pub fn salts(&self) -> PathBuf {
 		self.0.join("salts.json")
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn an_order_directory_left_by_another_chain_is_emptied_before_use() {
+		let data = std::env::temp_dir().join(format!("decenter-workdir-{}", std::process::id()));
+		let dir = OrderDir::new(&data, 7);
+		dir.bind("0xaaaa").unwrap();
+		std::fs::write(dir.dataset(), b"chain a's data").unwrap();
+		// The same chain again: everything stays.
+		dir.bind("0xaaaa").unwrap();
+		assert!(dir.dataset().exists());
+		// Another chain's order 7: nothing of chain a's is left.
+		dir.bind("0xbbbb").unwrap();
+		assert!(!dir.dataset().exists());
+		assert_eq!(std::fs::read_to_string(dir.path().join("chain")).unwrap(), "0xbbbb");
+		// A directory from before the rule (no marker) is taken for another chain's.
+		std::fs::remove_file(dir.path().join("chain")).unwrap();
+		std::fs::write(dir.dataset(), b"unknown").unwrap();
+		dir.bind("0xbbbb").unwrap();
+		assert!(!dir.dataset().exists());
+		let _ = std::fs::remove_dir_all(&data);
 	}
 }
 

@@ -398,6 +398,8 @@ impl Orders {
 		let spec = Chain::spec_of(&order).map_err(|e| e.to_string())?;
 		let training = spec.variant(slot as u32).ok_or("no spec for this worker slot")?;
 		let dir = OrderDir::new(&self.config.data_dir, id);
+		let genesis = format!("{:?}", chain.client.genesis_hash());
+		dir.bind(&genesis).map_err(|e| format!("{}: {e}", dir.path().display()))?;
 		match order.status {
 			OrderStatus::Assigned if !order.workers.0[slot].confirmed => {
 				self.confirm_or_decline(chain, &order, &dir, id, &spec, &training).await?;
