@@ -90,7 +90,7 @@ fn main() -> ExitCode {
 			run(gpu, &spec, &data, &png)
 		},
 		Err(why) => {
-			eprintln!("{why}");
+			eprintln!("{why}: training on the CPU");
 			match Cpu::new(0) {
 				Ok(cpu) => {
 					eprintln!("training on {}", cpu.name());

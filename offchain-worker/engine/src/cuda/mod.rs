@@ -122,9 +122,7 @@ impl Cuda {
 	/// call for the GPU and shared by every later one.
 	pub fn new(ordinal: usize) -> Result<Self, DeviceError> {
 		if !driver_present() {
-			return Err(DeviceError(
-				"no CUDA driver (libcuda.so) on this host: training runs on the CPU".into(),
-			));
+			return Err(DeviceError("no CUDA driver (libcuda.so) on this host".into()));
 		}
 		let attempt = panic::catch_unwind(AssertUnwindSafe(|| -> Result<Cuda, DeviceError> {
 			// Held while opening, so that two threads never open one GPU twice.
