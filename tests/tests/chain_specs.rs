@@ -99,13 +99,35 @@ fn testnet_spec_is_built_from_its_operators_keys() {
 	assert_eq!(state["chain"], operators["id"]);
 }
 
+/// The example operators file, as JSON.
+fn example_operators() -> Value {
+	let example = chain_spec_dir().join("testnet-operators.example.json");
+	serde_json::from_str(&std::fs::read_to_string(example).expect("example file")).unwrap()
+}
+
+/// What `testnet-spec` says on standard error when it refuses `operators` (case `what`);
+/// fails the test if it accepts them.
+fn refusal(what: &str, operators: &Value) -> String {
+	let path = std::env::temp_dir().join(format!(
+		"decenter-operators-{}-{}.json",
+		std::process::id(),
+		what.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+	));
+	std::fs::write(&path, operators.to_string()).unwrap();
+	let output = std::process::Command::new(decenter_e2e::node_binary())
+		.args(["testnet-spec", "--operators", path.to_str().unwrap()])
+		.output()
+		.expect("decenter-node runs");
+	let _ = std::fs::remove_file(&path);
+	assert!(!output.status.success(), "{what}: accepted");
+	String::from_utf8_lossy(&output.stderr).to_string()
+}
+
 /// A key of the development keyring, which anyone can sign with, is refused anywhere in a
 /// testnet's operators file, with the reason and how to make a key of one's own.
 #[test]
 fn testnet_spec_refuses_development_keys() {
-	let example = chain_spec_dir().join("testnet-operators.example.json");
-	let operators: Value =
-		serde_json::from_str(&std::fs::read_to_string(example).expect("example file")).unwrap();
+	let operators = example_operators();
 	let alice_sr = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 	let alice_ed = "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu";
 	let mut cases = Vec::new();
@@ -121,17 +143,8 @@ fn testnet_spec_refuses_development_keys() {
 	let mut endowed = operators.clone();
 	endowed["endowed"][0]["account"] = alice_sr.into();
 	cases.push((endowed, "endowed account 0"));
-	for (i, (file, what)) in cases.into_iter().enumerate() {
-		let path = std::env::temp_dir()
-			.join(format!("decenter-operators-{}-{i}.json", std::process::id()));
-		std::fs::write(&path, file.to_string()).unwrap();
-		let output = std::process::Command::new(decenter_e2e::node_binary())
-			.args(["testnet-spec", "--operators", path.to_str().unwrap()])
-			.output()
-			.expect("decenter-node runs");
-		let _ = std::fs::remove_file(&path);
-		let stderr = String::from_utf8_lossy(&output.stderr);
-		assert!(!output.status.success(), "{what}: Alice's key was accepted");
+	for (file, what) in cases {
+		let stderr = refusal(what, &file);
 		assert!(
 			stderr.contains(&format!("{what} is the well-known development key of Alice"))
 				&& stderr.contains("key generate"),
@@ -145,9 +158,7 @@ fn testnet_spec_refuses_development_keys() {
 /// endowed, an authority's key repeated.
 #[test]
 fn testnet_spec_refuses_what_the_genesis_cannot_take() {
-	let example = chain_spec_dir().join("testnet-operators.example.json");
-	let operators: Value =
-		serde_json::from_str(&std::fs::read_to_string(example).expect("example file")).unwrap();
+	let operators = example_operators();
 	let treasury = "5EYCAe5gKGcB9oMKcV5qKQgoxqH5kwwU5bLqtv8dZGHp42vA";
 	let mut zero = operators.clone();
 	zero["endowed"][0]["dcen"] = 0.into();
@@ -164,17 +175,9 @@ fn testnet_spec_refuses_what_the_genesis_cannot_take() {
 		(to_treasury, "endowed account 0 is the treasury"),
 		(repeated, "authority 1 repeats a key"),
 	];
-	for (i, (file, expected)) in cases.into_iter().enumerate() {
-		let path = std::env::temp_dir()
-			.join(format!("decenter-operators-genesis-{}-{i}.json", std::process::id()));
-		std::fs::write(&path, file.to_string()).unwrap();
-		let output = std::process::Command::new(decenter_e2e::node_binary())
-			.args(["testnet-spec", "--operators", path.to_str().unwrap()])
-			.output()
-			.expect("decenter-node runs");
-		let _ = std::fs::remove_file(&path);
-		let stderr = String::from_utf8_lossy(&output.stderr);
-		assert!(!output.status.success() && stderr.contains(expected), "{expected}: {stderr}");
+	for (file, expected) in cases {
+		let stderr = refusal(expected, &file);
+		assert!(stderr.contains(expected), "{expected}: {stderr}");
 	}
 }
 
